@@ -1,0 +1,81 @@
+//! Embeds a blob in the init when told where a module tree is.
+//!
+//! With `MODBOOT_TREE` (a `/lib/modules/<release>` directory) and
+//! `MODBOOT_MODULES` (module names, separated by commas or spaces) set, this
+//! resolves the selection with the same host code `mkmodboot` uses and writes
+//! the blob to `$OUT_DIR/modboot.blob`; the init then carries it
+//! (`cfg(modboot_embedded)`) and needs no blob file. Optional:
+//! `MODBOOT_CONFIG` (modprobe.d directories or files, `:`-separated) and
+//! `MODBOOT_RELEASE`. Without `MODBOOT_TREE` the init reads
+//! `/etc/modboot.blob` at boot.
+
+#![allow(dead_code)]
+
+#[path = "src/blob.rs"]
+mod blob;
+#[path = "src/crc32.rs"]
+mod crc32;
+#[path = "src/host/mod.rs"]
+mod host;
+#[path = "src/modname.rs"]
+mod modname;
+
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(modboot_embedded)");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=src/blob.rs");
+    println!("cargo::rerun-if-changed=src/host");
+    for var in ["MODBOOT_TREE", "MODBOOT_MODULES", "MODBOOT_CONFIG", "MODBOOT_RELEASE"] {
+        println!("cargo::rerun-if-env-changed={var}");
+    }
+    if std::env::var_os("CARGO_FEATURE_STD").is_some() && std::env::var_os("CARGO_FEATURE_INIT").is_some() {
+        fail("the init is no_std: build it with --no-default-features --features init");
+    }
+
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("modboot.blob");
+    let Some(tree_dir) = std::env::var_os("MODBOOT_TREE").map(PathBuf::from) else {
+        std::fs::write(&out, []).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
+        return;
+    };
+    let names: Vec<String> = std::env::var("MODBOOT_MODULES")
+        .unwrap_or_default()
+        .split([',', ' ', '\n'])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        fail("MODBOOT_TREE is set but MODBOOT_MODULES names no module");
+    }
+    let configs: Vec<PathBuf> = std::env::var("MODBOOT_CONFIG")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    for f in ["modules.dep", "modules.builtin", "modules.order"] {
+        println!("cargo::rerun-if-changed={}", tree_dir.join(f).display());
+    }
+    for c in &configs {
+        println!("cargo::rerun-if-changed={}", c.display());
+    }
+    let release = std::env::var("MODBOOT_RELEASE").ok();
+    let tree = host::modtree::ModTree::open(&tree_dir, release.as_deref()).unwrap_or_else(|e| fail(&e));
+    let config = host::modprobe_d::Config::load(&configs).unwrap_or_else(|e| fail(&e));
+    let sel = host::select::select(&tree, &config, &names).unwrap_or_else(|e| fail(&e));
+    let bytes = host::emit::emit(&sel.spec).unwrap_or_else(|e| fail(&e));
+    std::fs::write(&out, &bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
+    println!("cargo::rustc-cfg=modboot_embedded");
+    println!(
+        "cargo::warning=embedded a {}-byte blob: {} modules for kernel {}",
+        bytes.len(),
+        sel.spec.modules.len(),
+        sel.spec.release
+    );
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("modboot build.rs: {msg}");
+    std::process::exit(1);
+}

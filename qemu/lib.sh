@@ -1,0 +1,69 @@
+# Shared helpers for the qemu/ scripts: paths, dependency installation, kernel
+# download. Sourced, not run.
+
+MODBOOT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Downloads and unpacked kernels live here; git-ignored.
+MODBOOT_CACHE=${MODBOOT_CACHE:-$MODBOOT_ROOT/.cache}
+# Scratch output of builds and boots (images, disks, logs); git-ignored.
+MODBOOT_OUT=${MODBOOT_OUT:-$MODBOOT_ROOT/target/qemu}
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Install what the demo and the tests need, if it is missing: Debian packages and
+# the Rust targets the init is built for. Idempotent and quiet when all is there.
+ensure_deps() {
+    local pkgs=() p
+    command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
+    [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx poweroff \
+        && file_is_static /bin/busybox || pkgs+=(busybox-static)
+    command -v mke2fs >/dev/null || pkgs+=(e2fsprogs)
+    command -v depmod >/dev/null || pkgs+=(kmod)
+    command -v cpio >/dev/null || pkgs+=(cpio)
+    if [ ${#pkgs[@]} -gt 0 ]; then
+        log "installing ${pkgs[*]}"
+        local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${pkgs[@]}" >/dev/null
+    fi
+    command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
+    local installed t
+    installed=$(rustup target list --installed)
+    for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl riscv64gc-unknown-linux-gnu; do
+        grep -qx "$t" <<<"$installed" || rustup target add "$t" >&2
+    done
+}
+
+file_is_static() {
+    # busybox (the dynamic one) and busybox-static both install /bin/busybox;
+    # only the static one can run on a root disk that has no libc.
+    ! LC_ALL=C readelf -d "$1" 2>/dev/null | grep -q NEEDED
+}
+
+# Fetch Debian's current cloud kernel for amd64 (resolving the metapackage to
+# its versioned package), unpack it and run depmod. Prints the module tree's
+# directory (/lib/modules/<release> shaped); the kernel image is
+# <tree>/../../../boot/vmlinuz-<release>.
+fetch_kernel() {
+    local meta=${1:-linux-image-cloud-amd64} pkg deb dir release
+    pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    if [ -z "$pkg" ]; then
+        local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -q >/dev/null
+        pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    fi
+    [ -n "$pkg" ] || die "cannot resolve $meta to a versioned kernel package"
+    dir=$MODBOOT_CACHE/kernels/$pkg
+    if [ ! -f "$dir/.done" ]; then
+        log "downloading $pkg"
+        rm -rf "$dir" && mkdir -p "$dir/deb" "$dir/root"
+        (cd "$dir/deb" && apt-get download -q "$pkg" >/dev/null) || die "apt-get download $pkg failed"
+        deb=$(ls "$dir"/deb/*.deb)
+        dpkg -x "$deb" "$dir/root"
+        release=$(ls "$dir/root/lib/modules")
+        depmod -b "$dir/root" "$release"
+        touch "$dir/.done"
+    fi
+    release=$(ls "$dir/root/lib/modules")
+    printf '%s\n' "$dir/root/lib/modules/$release"
+}

@@ -1,0 +1,351 @@
+//! The kernel command line, split exactly as the kernel splits it.
+//!
+//! [`Params`] reproduces `next_arg()` of the kernel's `kernel/params.c`:
+//! whitespace separates parameters except inside double quotes; a parameter
+//! may be quoted whole (`"mod.p=a b"`, as GRUB writes it) or in its value
+//! (`mod.p="a b"`); one pair of quotes is removed; quotes cannot be escaped.
+//! Parsing stops at a bare `--`: what follows belongs to init (the kernel
+//! already passed it in init's argv).
+//!
+//! [`BootParams`] picks out what modboot acts on; [`module_params`] yields the
+//! `module.param[=value]` entries for one module, and [`write_module_params`]
+//! joins a module's configured options and those into the string
+//! `finit_module(2)` takes. All of it is pure and allocation-free.
+
+use crate::modname;
+
+/// One `key[=value]` of the command line, quotes already removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param<'a> {
+    pub key: &'a [u8],
+    pub value: Option<&'a [u8]>,
+}
+
+/// The kernel's `isspace()`: its ctype table also counts 0xA0 (NBSP).
+fn is_space(c: u8) -> bool {
+    matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0xa0)
+}
+
+fn skip_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| is_space(c)).count();
+    s.get(n..).unwrap_or(&[])
+}
+
+/// Iterator over the parameters of a command line, up to a bare `--`.
+#[derive(Clone)]
+pub struct Params<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Params<'a> {
+    pub fn new(cmdline: &'a [u8]) -> Self {
+        Params { rest: cmdline }
+    }
+}
+
+impl<'a> Iterator for Params<'a> {
+    type Item = Param<'a>;
+
+    fn next(&mut self) -> Option<Param<'a>> {
+        let mut args = skip_spaces(self.rest);
+        // /proc/cmdline ends with a newline; a NUL ends the string in C.
+        if let Some(nul) = args.iter().position(|&c| c == 0) {
+            args = args.get(..nul).unwrap_or(&[]);
+        }
+        if args.is_empty() {
+            self.rest = &[];
+            return None;
+        }
+        let quoted = args.first() == Some(&b'"');
+        if quoted {
+            args = args.get(1..).unwrap_or(&[]);
+        }
+        let mut in_quote = quoted;
+        let mut equals = 0;
+        let mut i = 0;
+        while let Some(&c) = args.get(i) {
+            if is_space(c) && !in_quote {
+                break;
+            }
+            // As in the kernel, an '=' in the first position does not count.
+            if equals == 0 && c == b'=' {
+                equals = i;
+            }
+            if c == b'"' {
+                in_quote = !in_quote;
+            }
+            i += 1;
+        }
+        self.rest = args.get(i + 1..).unwrap_or(&[]);
+
+        // `end` is where the token stops once a closing quote is cut off.
+        let mut end = i;
+        let mut value_start = None;
+        if equals != 0 {
+            let mut v = equals + 1;
+            if args.get(v) == Some(&b'"') {
+                v += 1;
+                if i > 0 && args.get(i - 1) == Some(&b'"') {
+                    end = i - 1;
+                }
+            }
+            value_start = Some(v);
+        }
+        if quoted && end == i && i > 0 && args.get(i - 1) == Some(&b'"') {
+            end = i - 1;
+        }
+        let param = match value_start {
+            None => Param { key: args.get(..end).unwrap_or(&[]), value: None },
+            Some(v) => Param {
+                key: args.get(..equals).unwrap_or(&[]),
+                value: Some(args.get(v..end.max(v)).unwrap_or(&[])),
+            },
+        };
+        if param.key == b"--" && param.value.is_none() {
+            self.rest = &[];
+            return None;
+        }
+        Some(param)
+    }
+}
+
+/// The parameters modboot acts on. Where a key repeats, the last one wins, as
+/// with the kernel's own `__setup` handlers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BootParams<'a> {
+    /// `root=`: the root device.
+    pub root: Option<&'a [u8]>,
+    /// `rootfstype=`: comma-separated filesystem types to try.
+    pub rootfstype: Option<&'a [u8]>,
+    /// `rootflags=`: filesystem-specific mount data.
+    pub rootflags: Option<&'a [u8]>,
+    /// `rw` mounts the root read-write; `ro` (the kernel's default) read-only.
+    pub read_write: bool,
+    /// `rootwait`: wait for the root device forever.
+    pub rootwait: bool,
+    /// `rootdelay=`: seconds to wait for the root device.
+    pub rootdelay: Option<u32>,
+    /// `init=`: the real init to run.
+    pub init: Option<&'a [u8]>,
+    /// The last parameter modboot recognised but could not use (a bad number).
+    pub invalid: Option<Param<'a>>,
+}
+
+impl<'a> BootParams<'a> {
+    pub fn parse(cmdline: &'a [u8]) -> Self {
+        let mut bp = BootParams::default();
+        for p in Params::new(cmdline) {
+            match (p.key, p.value) {
+                (b"root", Some(v)) => bp.root = Some(v),
+                (b"rootfstype", Some(v)) => bp.rootfstype = Some(v),
+                (b"rootflags", Some(v)) => bp.rootflags = Some(v),
+                (b"init", Some(v)) => bp.init = Some(v),
+                (b"ro", None) => bp.read_write = false,
+                (b"rw", None) => bp.read_write = true,
+                (b"rootwait", None) => bp.rootwait = true,
+                (b"rootdelay", Some(v)) => match parse_u32(v) {
+                    Some(n) => bp.rootdelay = Some(n),
+                    None => bp.invalid = Some(p),
+                },
+                _ => {}
+            }
+        }
+        bp
+    }
+}
+
+/// A decimal number, as `rootdelay=` takes; `None` for anything else.
+pub fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u32, |n, &c| {
+        if c.is_ascii_digit() { n.checked_mul(10)?.checked_add((c - b'0') as u32) } else { None }
+    })
+}
+
+/// The command line's `module.param[=value]` entries for `module`, in order,
+/// with the `module.` prefix removed from `key`. The module name is compared
+/// with `-` and `_` as equal; the name ends at the first `.`.
+pub fn module_params<'a>(cmdline: &'a [u8], module: &'a [u8]) -> impl Iterator<Item = Param<'a>> + 'a {
+    Params::new(cmdline).filter_map(move |p| {
+        let dot = p.key.iter().position(|&c| c == b'.')?;
+        let (name, rest) = p.key.split_at(dot);
+        let key = rest.get(1..)?;
+        (!key.is_empty() && modname::eq(name, module)).then_some(Param { key, value: p.value })
+    })
+}
+
+/// The module parameter string did not fit the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLong;
+
+/// Write the parameter string for `finit_module(2)` into `out`: the module's
+/// configured `options` first, then its command-line parameters (so the
+/// command line wins), separated by spaces and NUL-terminated. A value that
+/// contains whitespace is quoted, so the kernel reads it back whole. Returns
+/// the length without the NUL.
+pub fn write_module_params(options: &[u8], cmdline: &[u8], module: &[u8], out: &mut [u8]) -> Result<usize, TooLong> {
+    let mut w = Writer { out, len: 0 };
+    w.push(options)?;
+    for p in module_params(cmdline, module) {
+        if w.len > 0 {
+            w.push(b" ")?;
+        }
+        w.push(p.key)?;
+        if let Some(v) = p.value {
+            w.push(b"=")?;
+            if v.iter().any(|&c| is_space(c)) {
+                w.push(b"\"")?;
+                w.push(v)?;
+                w.push(b"\"")?;
+            } else {
+                w.push(v)?;
+            }
+        }
+    }
+    let len = w.len;
+    w.push(b"\0")?;
+    Ok(len)
+}
+
+struct Writer<'b> {
+    out: &'b mut [u8],
+    len: usize,
+}
+
+impl Writer<'_> {
+    fn push(&mut self, bytes: &[u8]) -> Result<(), TooLong> {
+        let end = self.len.checked_add(bytes.len()).ok_or(TooLong)?;
+        self.out.get_mut(self.len..end).ok_or(TooLong)?.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn split(s: &str) -> Vec<(String, Option<String>)> {
+        Params::new(s.as_bytes())
+            .map(|p| {
+                let s = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+                (s(p.key), p.value.map(s))
+            })
+            .collect()
+    }
+    use std::string::String;
+
+    fn kv(k: &str, v: Option<&str>) -> (String, Option<String>) {
+        (k.into(), v.map(Into::into))
+    }
+
+    #[test]
+    fn plain_parameters() {
+        assert_eq!(
+            split("  root=/dev/vda ro  quiet\n"),
+            [kv("root", Some("/dev/vda")), kv("ro", None), kv("quiet", None)]
+        );
+        assert_eq!(split(""), []);
+        assert_eq!(split(" \t\n"), []);
+    }
+
+    #[test]
+    fn quoted_value() {
+        assert_eq!(split(r#"mod.p="a b" x"#), [kv("mod.p", Some("a b")), kv("x", None)]);
+    }
+
+    #[test]
+    fn quoted_whole_parameter_as_grub_writes_it() {
+        assert_eq!(split(r#""mod.p=a b" x"#), [kv("mod.p", Some("a b")), kv("x", None)]);
+        assert_eq!(split(r#""flag with space""#), [kv("flag with space", None)]);
+    }
+
+    #[test]
+    fn quote_edge_cases_follow_the_kernel() {
+        // An opening quote inside a value keeps spaces together; the kernel only
+        // strips a quote at the very start of the value (and the closing one).
+        assert_eq!(split(r#"a=b"c d" e"#), [kv("a", Some(r#"b"c d""#)), kv("e", None)]);
+        // A lone quote for a value gives an empty value.
+        assert_eq!(split(r#"a=" b"#), [kv("a", Some(" b"))]);
+        assert_eq!(split(r#"a=""#), [kv("a", Some(""))]);
+        // Unterminated quote: the rest of the line is the value.
+        assert_eq!(split(r#"a="x y z"#), [kv("a", Some("x y z"))]);
+        // '=' in first position does not split.
+        assert_eq!(split("=x y=1=2"), [kv("=x", None), kv("y", Some("1=2"))]);
+        assert_eq!(split("\""), [kv("", None)]);
+    }
+
+    #[test]
+    fn double_dash_ends_kernel_parameters() {
+        assert_eq!(split("root=/dev/vda -- init=/x single"), [kv("root", Some("/dev/vda"))]);
+        // Only a bare `--` does.
+        assert_eq!(split("--=1 x"), [kv("--", Some("1")), kv("x", None)]);
+    }
+
+    #[test]
+    fn nul_ends_the_line() {
+        assert_eq!(split("a=1\0b=2"), [kv("a", Some("1"))]);
+    }
+
+    #[test]
+    fn boot_params_last_wins() {
+        let bp = BootParams::parse(b"root=/dev/sda ro root=/dev/vda rw rootfstype=ext4 rootdelay=3 init=/bin/sh rootwait");
+        assert_eq!(bp.root, Some(&b"/dev/vda"[..]));
+        assert!(bp.read_write);
+        assert!(bp.rootwait);
+        assert_eq!(bp.rootdelay, Some(3));
+        assert_eq!(bp.init, Some(&b"/bin/sh"[..]));
+        assert_eq!(bp.rootfstype, Some(&b"ext4"[..]));
+        assert_eq!(bp.invalid, None);
+        let bp = BootParams::parse(b"rw ro rootdelay=x3 -- root=/dev/sdb");
+        assert!(!bp.read_write);
+        assert_eq!(bp.root, None);
+        assert_eq!(bp.rootdelay, None);
+        assert_eq!(bp.invalid.map(|p| p.key), Some(&b"rootdelay"[..]));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u32(b"0"), Some(0));
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(parse_u32(b""), None);
+        assert_eq!(parse_u32(b"-1"), None);
+    }
+
+    #[test]
+    fn module_params_match_normalised_names() {
+        let cl = br#"virtio-blk.queue_depth=64 virtio_pci.force_legacy virtio_blkx.a=1 virtio_blk.=2 "virtio_blk.p=a b" .x=1 -- virtio_blk.after=1"#;
+        let got: Vec<_> = module_params(cl, b"virtio_blk").collect();
+        assert_eq!(
+            got,
+            [
+                Param { key: b"queue_depth", value: Some(b"64") },
+                Param { key: b"p", value: Some(b"a b") },
+            ]
+        );
+        let got: Vec<_> = module_params(cl, b"virtio-pci").collect();
+        assert_eq!(got, [Param { key: b"force_legacy", value: None }]);
+    }
+
+    #[test]
+    fn parameter_string_joins_options_then_cmdline() {
+        let mut buf = [0u8; 64];
+        let cl = br#"m.a=1 m.flag "m.s=x y" other.b=2"#;
+        let n = write_module_params(b"c=3", cl, b"m", &mut buf).unwrap();
+        assert_eq!(&buf[..n + 1], b"c=3 a=1 flag s=\"x y\"\0");
+        let n = write_module_params(b"", cl, b"other", &mut buf).unwrap();
+        assert_eq!(&buf[..n + 1], b"b=2\0");
+        let n = write_module_params(b"", cl, b"none", &mut buf).unwrap();
+        assert_eq!(&buf[..n + 1], b"\0");
+        let mut small = [0u8; 8];
+        assert_eq!(write_module_params(b"c=3", cl, b"m", &mut small), Err(TooLong));
+        // Exactly fitting, NUL included.
+        let mut exact = [0u8; 4];
+        assert_eq!(write_module_params(b"c=3", b"", b"m", &mut exact), Ok(3));
+    }
+}

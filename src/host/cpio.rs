@@ -1,0 +1,197 @@
+//! A deterministic `newc` cpio archive, gzip-compressed: the initramfs format
+//! the kernel unpacks (Documentation/driver-api/early-userspace/buffer-format.rst).
+//!
+//! Entries are written sorted by path with every parent directory first;
+//! owner, group and mtime are zero, inode numbers count up from 1. The same
+//! entries always give the same bytes.
+
+use crate::crc32::crc32;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File(Vec<u8>),
+    CharDev { major: u32, minor: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    mode: u32,
+    kind: Kind,
+}
+
+/// An archive being assembled.
+#[derive(Clone, Debug, Default)]
+pub struct Archive {
+    entries: BTreeMap<String, Entry>,
+}
+
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+const S_IFCHR: u32 = 0o020000;
+
+fn clean(path: &str) -> String {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".").collect::<Vec<_>>().join("/")
+}
+
+impl Archive {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn parents(&mut self, path: &str) {
+        let mut at = 0;
+        while let Some(i) = path[at..].find('/') {
+            let dir = &path[..at + i];
+            self.entries.entry(dir.to_string()).or_insert(Entry { mode: 0o755, kind: Kind::Dir });
+            at += i + 1;
+        }
+    }
+
+    fn insert(&mut self, path: &str, entry: Entry) -> Result<(), String> {
+        let path = clean(path);
+        if path.is_empty() {
+            return Err("empty path in archive".into());
+        }
+        self.parents(&path);
+        match self.entries.get(&path) {
+            Some(old) if old.kind == Kind::Dir && entry.kind == Kind::Dir => Ok(()),
+            Some(_) => Err(format!("{path} added twice to the archive")),
+            None => {
+                self.entries.insert(path, entry);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn add_dir(&mut self, path: &str, mode: u32) -> Result<(), String> {
+        self.insert(path, Entry { mode, kind: Kind::Dir })
+    }
+
+    pub fn add_file(&mut self, path: &str, mode: u32, data: Vec<u8>) -> Result<(), String> {
+        self.insert(path, Entry { mode, kind: Kind::File(data) })
+    }
+
+    pub fn add_char_dev(&mut self, path: &str, mode: u32, major: u32, minor: u32) -> Result<(), String> {
+        self.insert(path, Entry { mode, kind: Kind::CharDev { major, minor } })
+    }
+
+    /// The archive as uncompressed `newc` bytes.
+    pub fn to_newc(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (ino, (path, e)) in self.entries.iter().enumerate() {
+            let (mode, nlink, data, rdev): (u32, u32, &[u8], (u32, u32)) = match &e.kind {
+                Kind::Dir => (S_IFDIR | e.mode, 2, &[], (0, 0)),
+                Kind::File(d) => (S_IFREG | e.mode, 1, d, (0, 0)),
+                Kind::CharDev { major, minor } => (S_IFCHR | e.mode, 1, &[], (*major, *minor)),
+            };
+            header(&mut out, ino as u32 + 1, mode, nlink, data.len() as u32, rdev, path);
+            out.extend_from_slice(data);
+            pad4(&mut out);
+        }
+        header(&mut out, 0, 0, 1, 0, (0, 0), "TRAILER!!!");
+        out
+    }
+
+    /// The archive as a gzip-compressed `newc` image.
+    pub fn to_gzip(&self) -> Vec<u8> {
+        gzip(&self.to_newc())
+    }
+
+    /// Paths in the archive, in write order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+}
+
+fn header(out: &mut Vec<u8>, ino: u32, mode: u32, nlink: u32, size: u32, rdev: (u32, u32), name: &str) {
+    let namesize = name.len() as u32 + 1;
+    // magic, then ino mode uid gid nlink mtime filesize devmajor devminor
+    // rdevmajor rdevminor namesize check, eight hex digits each.
+    let fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev.0, rdev.1, namesize, 0];
+    out.extend_from_slice(b"070701");
+    for f in fields {
+        out.extend_from_slice(format!("{f:08X}").as_bytes());
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    pad4(out);
+}
+
+fn pad4(out: &mut Vec<u8>) {
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+}
+
+/// gzip (RFC 1952) with mtime 0 and no file name, so output depends on input only.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3];
+    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, 9));
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn sample() -> Archive {
+        let mut a = Archive::new();
+        a.add_file("/init", 0o755, b"#!/bin/sh\n".to_vec()).unwrap();
+        a.add_file("lib/modules/6.1/kernel/a.ko", 0o644, vec![7u8; 1001]).unwrap();
+        a.add_char_dev("/dev/console", 0o600, 5, 1).unwrap();
+        a.add_dir("root", 0o700).unwrap();
+        a
+    }
+
+    #[test]
+    fn parents_first_and_sorted() {
+        let paths: Vec<_> = sample().paths().map(str::to_string).collect();
+        assert_eq!(paths, ["dev", "dev/console", "init", "lib", "lib/modules", "lib/modules/6.1", "lib/modules/6.1/kernel", "lib/modules/6.1/kernel/a.ko", "root"]);
+    }
+
+    #[test]
+    fn duplicates_are_errors() {
+        let mut a = sample();
+        assert!(a.add_file("init", 0o755, vec![]).is_err());
+        assert!(a.add_dir("lib/modules", 0o755).is_ok());
+        assert!(a.add_dir("/", 0o755).is_err());
+    }
+
+    #[test]
+    fn deterministic_and_aligned() {
+        let a = sample().to_newc();
+        assert_eq!(a, sample().to_newc());
+        assert_eq!(a.len() % 4, 0);
+        assert!(a.starts_with(b"070701"));
+        assert_eq!(sample().to_gzip(), sample().to_gzip());
+    }
+
+    /// The real cpio(1) and gzip(1) read what we write, when they are installed.
+    #[test]
+    fn readable_by_gzip_and_cpio() {
+        let dir = std::env::temp_dir().join(format!("modboot-cpio-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let img = dir.join("img.cpio.gz");
+        std::fs::write(&img, sample().to_gzip()).unwrap();
+        let Ok(out) = Command::new("sh")
+            .arg("-c")
+            .arg(format!("gzip -dc {} | cpio -it --quiet", img.display()))
+            .output()
+        else {
+            return;
+        };
+        if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not found") {
+            eprintln!("cpio not installed; skipped");
+            return;
+        }
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let listed = String::from_utf8(out.stdout).unwrap();
+        assert!(listed.lines().any(|l| l == "lib/modules/6.1/kernel/a.ko"), "{listed}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

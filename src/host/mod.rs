@@ -1,0 +1,16 @@
+//! Host side (std): everything that runs at build time, not at boot.
+//!
+//! - [`modtree`] reads a `/lib/modules/<release>` tree (`modules.dep`,
+//!   `modules.builtin`, `modules.order`);
+//! - [`modprobe_d`] reads `modprobe.d` configuration;
+//! - [`select`] turns module names into a [`emit::BlobSpec`];
+//! - [`emit`] writes the blob (the only writer: `build.rs` compiles this
+//!   same file);
+//! - [`cpio`] and [`image`] write the initramfs.
+
+pub mod cpio;
+pub mod emit;
+pub mod image;
+pub mod modprobe_d;
+pub mod modtree;
+pub mod select;
