@@ -3,8 +3,8 @@
 //! With `MODBOOT_TREE` (a `/lib/modules/<release>` directory) and
 //! `MODBOOT_MODULES` (module names, separated by commas or spaces) set, this
 //! resolves the selection with the same host code `mkmodboot` uses and writes
-//! the blob to `$OUT_DIR/modboot.blob`; the init then carries it
-//! (`cfg(modboot_embedded)`) and needs no blob file. Optional:
+//! the blob to `$OUT_DIR/modboot.blob`, which the init includes and uses
+//! instead of a blob file. Otherwise that file is empty. Optional:
 //! `MODBOOT_CONFIG` (modprobe.d directories or files, `:`-separated) and
 //! `MODBOOT_RELEASE`. Without `MODBOOT_TREE` the init reads
 //! `/etc/modboot.blob` at boot.
@@ -23,7 +23,6 @@ mod modname;
 use std::path::PathBuf;
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(modboot_embedded)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=src/blob.rs");
     println!("cargo::rerun-if-changed=src/host");
@@ -60,13 +59,12 @@ fn main() {
     for c in &configs {
         println!("cargo::rerun-if-changed={}", c.display());
     }
-    let release = std::env::var("MODBOOT_RELEASE").ok();
+    let release = std::env::var("MODBOOT_RELEASE").ok().filter(|r| !r.is_empty());
     let tree = host::modtree::ModTree::open(&tree_dir, release.as_deref()).unwrap_or_else(|e| fail(&e));
     let config = host::modprobe_d::Config::load(&configs).unwrap_or_else(|e| fail(&e));
     let sel = host::select::select(&tree, &config, &names).unwrap_or_else(|e| fail(&e));
     let bytes = host::emit::emit(&sel.spec).unwrap_or_else(|e| fail(&e));
     std::fs::write(&out, &bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
-    println!("cargo::rustc-cfg=modboot_embedded");
     println!(
         "cargo::warning=embedded a {}-byte blob: {} modules for kernel {}",
         bytes.len(),

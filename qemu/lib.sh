@@ -67,3 +67,10 @@ fetch_kernel() {
     release=$(ls "$dir/root/lib/modules")
     printf '%s\n' "$dir/root/lib/modules/$release"
 }
+
+# The boot phase of a console log, in ms on the printk clock: from the kernel's
+# "Run /init as init process" to the real init's first kmsg line ("GUEST: started").
+boot_phase_ms() {
+    tr -d '\r' < "$1" | sed -n 's/^\[ *\([0-9.]*\)\] \(Run \/init as init process\|GUEST: started\).*/\1/p' |
+        awk 'NR == 1 { s = $1 } NR == 2 { printf "%.1f\n", ($1 - s) * 1000; exit }'
+}

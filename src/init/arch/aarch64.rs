@@ -1,0 +1,53 @@
+//! Entry and raw syscalls for this architecture.
+//!
+//! `_start`: aarch64 entry: clear the frame and link registers, pass the initial stack
+//! pointer (16-byte aligned by the kernel) in `x0`.
+core::arch::global_asm!(
+    ".globl _start",
+    ".type _start,@function",
+    "_start:",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "mov x0, sp",
+    "bl {entry}",
+    "brk #0",
+    entry = sym crate::sys::start,
+);
+
+/// Raw `execve(2)`: returns only on failure, with `-errno`.
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `argv` and `envp` are NULL-terminated
+/// arrays of NUL-terminated strings, all valid for the call.
+pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> isize {
+    let ret: isize;
+    // SAFETY: per the contract above; syscall number 221 in x8.
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            in("x8") 221usize,
+            inlateout("x0") path => ret,
+            in("x1") argv,
+            in("x2") envp,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// `getauxval(3)` for compiler-builtins' CPU-feature detection (LSE atomics,
+/// function multi-versioning), which a libc would provide. Answers the
+/// hardware-capability words from the auxv rustix read at start; 0 (unknown)
+/// for anything else. Without a libc no constructor runs it before `_start`
+/// hands over, so detection falls back to the baseline paths either way.
+#[unsafe(no_mangle)]
+pub extern "C" fn getauxval(kind: core::ffi::c_ulong) -> core::ffi::c_ulong {
+    const AT_HWCAP: core::ffi::c_ulong = 16;
+    const AT_HWCAP2: core::ffi::c_ulong = 26;
+    let (hwcap, hwcap2) = rustix::param::linux_hwcap();
+    match kind {
+        AT_HWCAP => hwcap as _,
+        AT_HWCAP2 => hwcap2 as _,
+        _ => 0,
+    }
+}

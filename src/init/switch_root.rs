@@ -1,0 +1,193 @@
+//! Handing the machine to the real init, as `switch_root` does:
+//!
+//! 1. choose the init: `init=`, else the kernel's list (`/sbin/init`,
+//!    `/etc/init`, `/bin/init`, `/bin/sh`), checked inside the new root
+//!    (symlinks resolved there, not in the initramfs);
+//! 2. move `/dev`, `/proc`, `/sys`, `/run` into the new root;
+//! 3. delete the initramfs's files to free its memory, never crossing into
+//!    another filesystem, and only if `/` really is a ramfs/tmpfs;
+//! 4. move the new root onto `/`, `chroot` into it;
+//! 5. `execve` the init with the arguments and environment the kernel gave
+//!    PID 1 (`argv[0]` becomes the init's path).
+//!
+//! Returns only if the hand-over failed; the reason is logged.
+
+use crate::kmsg::{B, E, Ms};
+use crate::root::{NEW_ROOT, cstr};
+use crate::sys::{self, Args};
+use crate::{Timings, clock};
+use core::ffi::CStr;
+use core::mem::MaybeUninit;
+use modboot::cmdline::BootParams;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, ResolveFlags};
+use rustix::io::Errno;
+use rustix::mount::UnmountFlags;
+
+/// The kernel's own fallbacks when `init=` is not given (init/main.c).
+const DEFAULT_INITS: [&[u8]; 4] = [b"/sbin/init", b"/etc/init", b"/bin/init", b"/bin/sh"];
+const API_MOUNTS: [(&CStr, &CStr); 4] =
+    [(c"/dev", c"/root/dev"), (c"/proc", c"/root/proc"), (c"/sys", c"/root/sys"), (c"/run", c"/root/run")];
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+/// The kernel passes init at most 32 arguments (MAX_INIT_ARGS).
+const MAX_ARGS: usize = 40;
+const MAX_DEPTH: u32 = 64;
+
+pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
+    let root = match rustix::fs::open(NEW_ROOT, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(e) => return error!("cannot open /root: {}", E(e)),
+    };
+    let Some(init) = choose_init(&root, bp.init) else { return };
+
+    let (dev, on_ramfs) = match (rustix::fs::stat(c"/"), rustix::fs::statfs(c"/")) {
+        (Ok(st), Ok(fs)) => (st.st_dev, matches!(fs.f_type as u64, RAMFS_MAGIC | TMPFS_MAGIC)),
+        _ => (0, false),
+    };
+    if !on_ramfs {
+        return error!("/ is not an initramfs (ramfs or tmpfs): refusing to switch root away from it");
+    }
+
+    for (from, to) in API_MOUNTS {
+        if rustix::fs::stat(to).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory) {
+            if let Err(e) = rustix::mount::mount_move(from, to) {
+                warn!("cannot move {} to {}: {}", B(from.to_bytes()), B(to.to_bytes()), E(e));
+            }
+        } else {
+            warn!("the root has no {}; unmounting {}", B(from.to_bytes()), B(from.to_bytes()));
+            let _ = rustix::mount::unmount(from, UnmountFlags::DETACH);
+        }
+    }
+
+    let freed_start = clock::now();
+    match rustix::fs::open(c"/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => {
+            let mut left = 0u32;
+            delete_contents(&fd, dev, 0, &mut left);
+            if left > 0 {
+                warn!("{} initramfs entries could not be deleted", left);
+            }
+        }
+        Err(e) => warn!("cannot open / to free the initramfs: {}", E(e)),
+    }
+    let freed = clock::since(freed_start);
+
+    let moved = rustix::process::chdir(NEW_ROOT)
+        .and_then(|()| rustix::mount::mount_move(c".", c"/"))
+        .and_then(|()| rustix::process::chroot(c"."))
+        .and_then(|()| rustix::process::chdir(c"/"));
+    if let Err(e) = moved {
+        return error!("cannot make /root the root: {}", E(e));
+    }
+
+    info!(
+        "starting {} after {} (modules {}, root {}, initramfs freed in {})",
+        B(init),
+        Ms(clock::since(t.start)),
+        Ms(t.modules),
+        Ms(t.root),
+        Ms(freed)
+    );
+    // The chosen init first; if exec fails, the kernel's list, as it would.
+    for path in core::iter::once(init).chain(DEFAULT_INITS.into_iter().filter(|&p| p != init)) {
+        let e = exec(path, args);
+        error!("cannot run {}: {}", B(path), E(e));
+    }
+}
+
+/// The first usable init: `init=` if it is one (else say why and fall back),
+/// then the defaults.
+fn choose_init<'a>(root: &OwnedFd, requested: Option<&'a [u8]>) -> Option<&'a [u8]> {
+    if let Some(path) = requested {
+        match check_executable(root, path) {
+            Ok(()) => return Some(path),
+            Err(e) => error!("init={} is not an executable file in the root: {}; trying the defaults", B(path), E(e)),
+        }
+    }
+    let found = DEFAULT_INITS.into_iter().find(|p| check_executable(root, p).is_ok());
+    if found.is_none() {
+        error!("no init in the root: none of /sbin/init, /etc/init, /bin/init, /bin/sh is an executable file");
+    }
+    found
+}
+
+/// Whether `path`, resolved inside the new root, is an executable file.
+fn check_executable(root: &OwnedFd, path: &[u8]) -> Result<(), Errno> {
+    let flags = OFlags::PATH | OFlags::CLOEXEC;
+    let st = match rustix::fs::openat2(root, path, flags, Mode::empty(), ResolveFlags::IN_ROOT) {
+        Ok(fd) => rustix::fs::fstat(&fd)?,
+        // Kernels before 5.6: resolve relative to the new root, symlinks as
+        // they fall.
+        Err(Errno::NOSYS) => {
+            let rel = path.strip_prefix(b"/").unwrap_or(path);
+            rustix::fs::statat(root, rel, AtFlags::empty())?
+        }
+        Err(e) => return Err(e),
+    };
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Errno::ACCESS);
+    }
+    if st.st_mode & 0o111 == 0 {
+        return Err(Errno::ACCESS);
+    }
+    Ok(())
+}
+
+/// Delete everything under `dir` that lives on device `dev`; count what could
+/// not be deleted in `left`.
+fn delete_contents(dir: &impl AsFd, dev: u64, depth: u32, left: &mut u32) {
+    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+    let mut entries = RawDir::new(dir, &mut buf);
+    while let Some(entry) = entries.next() {
+        let Ok(entry) = entry else {
+            *left += 1;
+            return;
+        };
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+            *left += 1;
+            continue;
+        };
+        if st.st_dev != dev {
+            continue; // a mount point: another filesystem, not ours to empty
+        }
+        let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+        if is_dir {
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+                Ok(sub) if depth < MAX_DEPTH => delete_contents(&sub, dev, depth + 1, left),
+                _ => {}
+            }
+        }
+        let flags = if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+        if rustix::fs::unlinkat(dir, name, flags).is_err() {
+            *left += 1;
+        }
+    }
+}
+
+/// Exec `path` with the kernel's arguments after `argv[0]` and its environment.
+fn exec(path: &[u8], args: &Args) -> Errno {
+    let mut path_buf = [0u8; 512];
+    let Some(path) = cstr(path, &mut path_buf) else { return Errno::NAMETOOLONG };
+    let mut argv = [core::ptr::null::<u8>(); MAX_ARGS];
+    let mut n = 0;
+    for (i, slot) in argv.iter_mut().take(MAX_ARGS - 1).enumerate() {
+        let arg = if i == 0 { Some(path) } else { args.get(i) };
+        match arg {
+            Some(a) => {
+                *slot = a.as_ptr().cast();
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    if n < args.len() {
+        warn!("passing only the first {} of {} arguments to init", n, args.len());
+    }
+    sys::execve(path, argv.get(..=n).unwrap_or(&[]), args.envp())
+}

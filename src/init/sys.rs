@@ -1,0 +1,253 @@
+//! Everything in the init that needs `unsafe`: the entry point's view of the
+//! initial stack, the `mem*` functions a libc would provide, the panic
+//! handler, file mappings, `execve`, and the log file descriptor.
+//!
+//! The init links no libc, so this module is its runtime. Each unsafe block
+//! says why it is sound.
+
+#![allow(unsafe_code)]
+
+use core::ffi::{CStr, c_void};
+use core::sync::atomic::{AtomicI32, Ordering};
+use rustix::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd};
+use rustix::io::{self, Errno};
+
+/// The arguments and environment the kernel gave PID 1.
+#[derive(Clone, Copy)]
+pub struct Args {
+    argc: usize,
+    argv: *const *const u8,
+    envp: *const *const u8,
+}
+
+impl Args {
+    /// Number of arguments, `argv[0]` included.
+    pub fn len(&self) -> usize {
+        self.argc
+    }
+
+    /// Argument `i`.
+    pub fn get(&self, i: usize) -> Option<&'static CStr> {
+        if i >= self.argc {
+            return None;
+        }
+        // SAFETY: the kernel placed `argc` valid pointers to NUL-terminated
+        // strings at `argv`; they live as long as the process and are never
+        // written to.
+        unsafe {
+            let p = *self.argv.add(i);
+            (!p.is_null()).then(|| CStr::from_ptr(p.cast()))
+        }
+    }
+
+    /// The NULL-terminated environment, to pass on to the real init unchanged.
+    pub fn envp(&self) -> *const *const u8 {
+        self.envp
+    }
+}
+
+/// Called by `_start` (see `arch/`) with the initial stack pointer.
+///
+/// # Safety
+/// `sp` must point at the initial process stack laid out by the kernel:
+/// `argc`, `argv[argc]`, NULL, `envp[]`, NULL, auxv.
+pub(crate) unsafe extern "C" fn start(sp: *const usize) -> ! {
+    // SAFETY: per the contract above.
+    let args = unsafe {
+        let argc = *sp;
+        let argv = sp.add(1).cast::<*const u8>();
+        let envp = argv.add(argc + 1);
+        // rustix finds the vDSO and page size through auxv, which follows envp.
+        rustix::param::init(envp as *mut *mut u8);
+        Args { argc, argv, envp }
+    };
+    crate::main(args)
+}
+
+// The mem* functions the compiler emits calls to. Without a libc someone must
+// define them. Volatile accesses keep LLVM from turning these loops back into
+// calls to themselves.
+
+/// # Safety
+/// As C's `memcpy`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees both ranges are valid and disjoint.
+    unsafe {
+        for i in 0..n {
+            dst.add(i).write_volatile(src.add(i).read_volatile());
+        }
+    }
+    dst
+}
+
+/// # Safety
+/// As C's `memmove`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees both ranges are valid; copying backwards
+    // when dst is above src keeps overlapping ranges correct.
+    unsafe {
+        if (dst as usize) <= (src as usize) {
+            for i in 0..n {
+                dst.add(i).write_volatile(src.add(i).read_volatile());
+            }
+        } else {
+            for i in (0..n).rev() {
+                dst.add(i).write_volatile(src.add(i).read_volatile());
+            }
+        }
+    }
+    dst
+}
+
+/// # Safety
+/// As C's `memset`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees the range is valid.
+    unsafe {
+        for i in 0..n {
+            dst.add(i).write_volatile(c as u8);
+        }
+    }
+    dst
+}
+
+/// # Safety
+/// As C's `memcmp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: the caller guarantees both ranges are valid.
+    unsafe {
+        for i in 0..n {
+            let (x, y) = (a.add(i).read_volatile(), b.add(i).read_volatile());
+            if x != y {
+                return x as i32 - y as i32;
+            }
+        }
+    }
+    0
+}
+
+/// # Safety
+/// As `bcmp`: zero if equal.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: same contract as memcmp.
+    unsafe { memcmp(a, b, n) }
+}
+
+/// # Safety
+/// As C's `strlen`: `s` is NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
+    let mut n = 0;
+    // SAFETY: the caller guarantees a NUL within the allocation.
+    unsafe {
+        while s.add(n).read_volatile() != 0 {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    // No panic is reachable from input by design; if one happens anyway, say
+    // where and stay alive: PID 1 exiting would panic the kernel silently.
+    crate::kmsg::emit(crate::kmsg::ERR, |l| {
+        l.push(b"internal error (panic) at ");
+        if let Some(loc) = info.location() {
+            l.push(loc.file().as_bytes());
+            l.push(b":");
+            l.push_u64(loc.line() as u64);
+        }
+    });
+    crate::halt()
+}
+
+static KMSG_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Make `fd` the log: it stays open (close-on-exec) for the init's life.
+pub fn set_log_fd(fd: OwnedFd) {
+    let old = KMSG_FD.swap(fd.into_raw_fd(), Ordering::Relaxed);
+    if old >= 0 {
+        // SAFETY: `old` came from `into_raw_fd` above and nothing else owns it.
+        drop(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(old) });
+    }
+}
+
+/// The log file descriptor: `/dev/kmsg` once opened, else standard error
+/// (the console the kernel opened for PID 1). `true` when it is kmsg.
+pub fn log_fd() -> (BorrowedFd<'static>, bool) {
+    let fd = KMSG_FD.load(Ordering::Relaxed);
+    // SAFETY: a non-negative value is an fd leaked by `set_log_fd` and never
+    // closed while it is stored; fd 2 may be closed, and then writes fail
+    // with EBADF, which is harmless.
+    unsafe {
+        if fd >= 0 { (BorrowedFd::borrow_raw(fd), true) } else { (BorrowedFd::borrow_raw(2), false) }
+    }
+}
+
+/// A read-only private mapping of a whole file.
+pub struct Mapping {
+    ptr: *mut c_void,
+    len: usize,
+}
+
+impl Mapping {
+    /// Map the file `fd` (of length `len`) read-only.
+    pub fn file(fd: impl AsFd, len: usize) -> io::Result<Mapping> {
+        if len == 0 {
+            return Ok(Mapping { ptr: core::ptr::null_mut(), len: 0 });
+        }
+        use rustix::mm::{MapFlags, ProtFlags, mmap};
+        // SAFETY: a fresh mapping chosen by the kernel (null hint) aliases no
+        // Rust object; it is only ever read through `bytes`.
+        let ptr = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, fd, 0)? };
+        Ok(Mapping { ptr, len })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        if self.ptr.is_null() {
+            return &[];
+        }
+        // SAFETY: `ptr..ptr+len` is mapped readable until drop. A file that
+        // shrinks under us would SIGBUS; initramfs files are ours alone.
+        unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+
+    /// Keep the mapping for the rest of the process.
+    pub fn leak(self) -> &'static [u8] {
+        let m = core::mem::ManuallyDrop::new(self);
+        if m.ptr.is_null() {
+            return &[];
+        }
+        // SAFETY: never unmapped from here on.
+        unsafe { core::slice::from_raw_parts(m.ptr.cast::<u8>(), m.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: unmapping what `file` mapped; no borrow of it outlives
+            // `self` (`bytes` borrows `self`).
+            let _ = unsafe { rustix::mm::munmap(self.ptr, self.len) };
+        }
+    }
+}
+
+/// Replace this process with `path`. `argv` must end with a null pointer and
+/// its other entries point at NUL-terminated strings that outlive the call.
+/// Returns only on failure.
+pub fn execve(path: &CStr, argv: &[*const u8], envp: *const *const u8) -> Errno {
+    if argv.last() != Some(&core::ptr::null()) {
+        return Errno::INVAL;
+    }
+    // SAFETY: `argv` is NULL-terminated (checked) and its strings are valid
+    // per this function's contract; `envp` is the kernel-provided environment.
+    let ret = unsafe { crate::arch::execve(path.as_ptr().cast(), argv.as_ptr(), envp) };
+    Errno::from_raw_os_error(-ret as i32)
+}
