@@ -32,6 +32,13 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_STD").is_some() && std::env::var_os("CARGO_FEATURE_INIT").is_some() {
         fail("the init is no_std: build it with --no-default-features --features init");
     }
+    if std::env::var_os("CARGO_FEATURE_INIT").is_some() {
+        // The init's layout: no unwind tables or notes (see the script).
+        let script = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("src/init/link.x");
+        println!("cargo::rerun-if-changed=src/init/link.x");
+        println!("cargo::rustc-link-arg-bin=modboot=-T{}", script.display());
+        println!("cargo::rustc-link-arg-bin=modboot=--no-eh-frame-hdr");
+    }
 
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("modboot.blob");
     let Some(tree_dir) = std::env::var_os("MODBOOT_TREE").map(PathBuf::from) else {

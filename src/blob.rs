@@ -207,7 +207,7 @@ impl<'a> Blob<'a> {
         if core::str::from_utf8(strings).is_err() {
             return Err(Error::BadString);
         }
-        let nmod = modules.len() / module_size;
+        let nmod = modules.len().checked_div(module_size).ok_or(Error::BadSection(section::MODULES))?;
         if nmod > MAX_MODULES {
             return Err(Error::BadIndex);
         }
@@ -218,7 +218,8 @@ impl<'a> Blob<'a> {
         if !string_ok(u32_at(header, field::RELEASE)) {
             return Err(Error::BadString);
         }
-        for rec in modules.chunks_exact(module_size) {
+        for i in 0..nmod {
+            let rec = modules.get(i * module_size..).unwrap_or(&[]);
             for r in [field::MOD_NAME, field::MOD_PATH, field::MOD_OPTIONS] {
                 if !string_ok(u32_at(rec, r)) {
                     return Err(Error::BadString);
@@ -243,7 +244,7 @@ impl<'a> Blob<'a> {
 
     /// Number of modules in the module table.
     pub fn module_count(&self) -> usize {
-        self.modules.len() / self.module_size
+        self.modules.len().checked_div(self.module_size).unwrap_or(0)
     }
 
     /// The module at `index`, if there is one.

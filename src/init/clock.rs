@@ -1,12 +1,10 @@
 //! Monotonic time for the init's step timings and waits.
 
-use rustix::thread::nanosleep;
-use rustix::time::{ClockId, Timespec, clock_gettime};
+use rustix::thread::{Timespec, nanosleep};
 
 /// Nanoseconds on the monotonic clock.
 pub fn now() -> u64 {
-    let t = clock_gettime(ClockId::Monotonic);
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+    crate::sys::monotonic_ns()
 }
 
 /// Nanoseconds since `start`.

@@ -170,11 +170,12 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 static KMSG_FD: AtomicI32 = AtomicI32::new(-1);
 
 /// Make `fd` the log: it stays open (close-on-exec) for the init's life.
+/// Only the first call takes effect.
 pub fn set_log_fd(fd: OwnedFd) {
-    let old = KMSG_FD.swap(fd.into_raw_fd(), Ordering::Relaxed);
-    if old >= 0 {
-        // SAFETY: `old` came from `into_raw_fd` above and nothing else owns it.
-        drop(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(old) });
+    let raw = fd.into_raw_fd();
+    if KMSG_FD.compare_exchange(-1, raw, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        // SAFETY: `raw` came from `into_raw_fd` just above; nothing else owns it.
+        unsafe { rustix::io::close(raw) };
     }
 }
 
@@ -248,6 +249,21 @@ pub fn execve(path: &CStr, argv: &[*const u8], envp: *const *const u8) -> Errno 
     }
     // SAFETY: `argv` is NULL-terminated (checked) and its strings are valid
     // per this function's contract; `envp` is the kernel-provided environment.
-    let ret = unsafe { crate::arch::execve(path.as_ptr().cast(), argv.as_ptr(), envp) };
+    let ret = unsafe {
+        crate::arch::syscall3(crate::arch::nr::EXECVE, path.as_ptr() as usize, argv.as_ptr() as usize, envp as usize)
+    };
     Errno::from_raw_os_error(-ret as i32)
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (0 if the clock cannot be read).
+pub fn monotonic_ns() -> u64 {
+    const CLOCK_MONOTONIC: usize = 1;
+    let mut ts = [0i64; 2]; // struct timespec on 64-bit: tv_sec, tv_nsec
+    // SAFETY: `ts` is a writable struct timespec for the duration of the call.
+    let ret =
+        unsafe { crate::arch::syscall3(crate::arch::nr::CLOCK_GETTIME, CLOCK_MONOTONIC, ts.as_mut_ptr() as usize, 0) };
+    if ret != 0 {
+        return 0;
+    }
+    (ts[0] as u64).wrapping_mul(1_000_000_000).wrapping_add(ts[1] as u64)
 }

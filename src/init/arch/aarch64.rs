@@ -1,4 +1,4 @@
-//! Entry and raw syscalls for this architecture.
+//! This architecture's entry point and raw system call.
 //!
 //! `_start`: aarch64 entry: clear the frame and link registers, pass the initial stack
 //! pointer (16-byte aligned by the kernel) in `x0`.
@@ -14,21 +14,28 @@ core::arch::global_asm!(
     entry = sym crate::sys::start,
 );
 
-/// Raw `execve(2)`: returns only on failure, with `-errno`.
+/// Syscall numbers used through [`syscall3`].
+pub mod nr {
+    pub const EXECVE: usize = 221;
+    pub const CLOCK_GETTIME: usize = 113;
+}
+
+/// A raw system call with up to three arguments; returns the kernel's value
+/// (`-errno` on failure).
 ///
 /// # Safety
-/// `path` is a NUL-terminated string; `argv` and `envp` are NULL-terminated
-/// arrays of NUL-terminated strings, all valid for the call.
-pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> isize {
+/// The arguments must be what system call `nr` expects: pointers valid for
+/// the accesses it makes.
+pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
     let ret: isize;
-    // SAFETY: per the contract above; syscall number 221 in x8.
+    // SAFETY: per the contract above; the number goes in x8.
     unsafe {
         core::arch::asm!(
             "svc 0",
-            in("x8") 221usize,
-            inlateout("x0") path => ret,
-            in("x1") argv,
-            in("x2") envp,
+            in("x8") nr,
+            inlateout("x0") a as isize => ret,
+            in("x1") b,
+            in("x2") c,
             options(nostack),
         );
     }

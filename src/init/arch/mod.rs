@@ -1,7 +1,10 @@
 //! Everything architecture-specific in the init, one file per architecture:
 //! - `_start`, which takes the stack pointer the kernel left (argc, argv,
 //!   envp, auxv) and calls `sys::start` with it;
-//! - `execve`, the one syscall rustix offers no public wrapper for.
+//! - `syscall3` and the numbers of the two system calls made without rustix:
+//!   `execve` (rustix has no public wrapper) and `clock_gettime` (rustix's
+//!   goes through a vDSO parser that costs kilobytes; the init reads the
+//!   clock a few dozen times).
 
 #![allow(unsafe_code)]
 
@@ -13,8 +16,8 @@ mod riscv64;
 mod x86_64;
 
 #[cfg(target_arch = "aarch64")]
-pub use aarch64::execve;
+pub use aarch64::{nr, syscall3};
 #[cfg(target_arch = "riscv64")]
-pub use riscv64::execve;
+pub use riscv64::{nr, syscall3};
 #[cfg(target_arch = "x86_64")]
-pub use x86_64::execve;
+pub use x86_64::{nr, syscall3};

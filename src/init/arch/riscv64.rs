@@ -1,4 +1,4 @@
-//! Entry and raw syscalls for this architecture.
+//! This architecture's entry point and raw system call.
 //!
 //! `_start`: riscv64 entry: clear the frame pointer and return address, pass the initial
 //! stack pointer in `a0`, align the stack to 16 bytes.
@@ -15,21 +15,28 @@ core::arch::global_asm!(
     entry = sym crate::sys::start,
 );
 
-/// Raw `execve(2)`: returns only on failure, with `-errno`.
+/// Syscall numbers used through [`syscall3`].
+pub mod nr {
+    pub const EXECVE: usize = 221;
+    pub const CLOCK_GETTIME: usize = 113;
+}
+
+/// A raw system call with up to three arguments; returns the kernel's value
+/// (`-errno` on failure).
 ///
 /// # Safety
-/// `path` is a NUL-terminated string; `argv` and `envp` are NULL-terminated
-/// arrays of NUL-terminated strings, all valid for the call.
-pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> isize {
+/// The arguments must be what system call `nr` expects: pointers valid for
+/// the accesses it makes.
+pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
     let ret: isize;
-    // SAFETY: per the contract above; syscall number 221 in a7.
+    // SAFETY: per the contract above; the number goes in a7.
     unsafe {
         core::arch::asm!(
             "ecall",
-            in("a7") 221usize,
-            inlateout("a0") path => ret,
-            in("a1") argv,
-            in("a2") envp,
+            in("a7") nr,
+            inlateout("a0") a as isize => ret,
+            in("a1") b,
+            in("a2") c,
             options(nostack),
         );
     }

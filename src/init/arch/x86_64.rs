@@ -1,4 +1,4 @@
-//! Entry and raw syscalls for this architecture.
+//! This architecture's entry point and raw system call.
 //!
 //! `_start`: x86_64 entry: clear the frame pointer, pass the initial stack pointer in
 //! `rdi`, align the stack to 16 bytes as the ABI wants at a call.
@@ -14,21 +14,28 @@ core::arch::global_asm!(
     entry = sym crate::sys::start,
 );
 
-/// Raw `execve(2)`: returns only on failure, with `-errno`.
+/// Syscall numbers used through [`syscall3`].
+pub mod nr {
+    pub const EXECVE: usize = 59;
+    pub const CLOCK_GETTIME: usize = 228;
+}
+
+/// A raw system call with up to three arguments; returns the kernel's value
+/// (`-errno` on failure).
 ///
 /// # Safety
-/// `path` is a NUL-terminated string; `argv` and `envp` are NULL-terminated
-/// arrays of NUL-terminated strings, all valid for the call.
-pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> isize {
+/// The arguments must be what system call `nr` expects: pointers valid for
+/// the accesses it makes.
+pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
     let ret: isize;
-    // SAFETY: per the contract above; the syscall clobbers rcx and r11.
+    // SAFETY: per the contract above; `syscall` clobbers rcx and r11.
     unsafe {
         core::arch::asm!(
             "syscall",
-            inlateout("rax") 59isize => ret,
-            in("rdi") path,
-            in("rsi") argv,
-            in("rdx") envp,
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a,
+            in("rsi") b,
+            in("rdx") c,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),

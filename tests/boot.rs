@@ -1,0 +1,251 @@
+//! Boots of Debian's real cloud kernel in QEMU through modboot.
+//!
+//! `qemu/prepare` builds the images once (kernel download, init, images, root
+//! disk); each test boots one and reads the serial console: modboot's kmsg
+//! lines, and the `GUEST:` lines that the real init on the root disk
+//! (`qemu/guest-init`) prints about what it was handed.
+
+use modboot::host::modtree::ModTree;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+struct Artifacts(HashMap<String, String>);
+
+impl Artifacts {
+    fn get(&self, key: &str) -> &str {
+        self.0.get(key).unwrap_or_else(|| panic!("qemu/prepare did not report {key}"))
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn artifacts() -> &'static Artifacts {
+    static A: OnceLock<Artifacts> = OnceLock::new();
+    A.get_or_init(|| {
+        let out = Command::new(root().join("qemu/prepare")).stderr(Stdio::inherit()).output().expect("run qemu/prepare");
+        assert!(out.status.success(), "qemu/prepare failed");
+        let text = String::from_utf8(out.stdout).unwrap();
+        Artifacts(
+            text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        )
+    })
+}
+
+/// A finished boot: its console, line by line.
+struct Console {
+    lines: Vec<String>,
+    log: PathBuf,
+}
+
+impl Console {
+    fn has(&self, needle: &str) -> bool {
+        self.lines.iter().any(|l| l.contains(needle))
+    }
+
+    #[track_caller]
+    fn expect(&self, needle: &str) {
+        assert!(self.has(needle), "console lacks {needle:?}; see {}", self.log.display());
+    }
+
+    #[track_caller]
+    fn expect_not(&self, needle: &str) {
+        assert!(!self.has(needle), "console has {needle:?}; see {}", self.log.display());
+    }
+
+    /// Text after `prefix` on the first line containing it.
+    fn after(&self, prefix: &str) -> Option<&str> {
+        self.lines.iter().find_map(|l| l.find(prefix).map(|i| &l[i + prefix.len()..]))
+    }
+
+    /// Module names in the order modboot's "loaded X" lines name them.
+    fn loaded(&self) -> Vec<String> {
+        self.lines
+            .iter()
+            .filter_map(|l| l.split_once("modboot: loaded ").map(|(_, r)| r.split(' ').next().unwrap().to_string()))
+            .collect()
+    }
+}
+
+struct Boot<'a> {
+    name: &'a str,
+    image: &'a str,
+    disk: bool,
+    append: &'a str,
+    /// Stop the VM a grace period after a line containing this text (a boot
+    /// that halts on purpose never powers off by itself).
+    until: Option<(&'a str, Duration)>,
+}
+
+impl Boot<'_> {
+    fn run(&self) -> Console {
+        let a = artifacts();
+        let mut cmd = Command::new(root().join("qemu/boot"));
+        cmd.args(["--kernel", a.get("kernel"), "--initrd", self.image, "--append", self.append, "--timeout", "240"]);
+        if self.disk {
+            cmd.args(["--disk", a.get("rootfs")]);
+        }
+        // Its own process group, so that stopping it stops QEMU too.
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("start qemu/boot");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+                let line = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let wait = deadline.map_or(Duration::from_secs(300), |d| d.saturating_duration_since(Instant::now()));
+            match rx.recv_timeout(wait) {
+                Ok(line) => {
+                    if let Some((needle, grace)) = self.until {
+                        if deadline.is_none() && line.contains(needle) {
+                            deadline = Some(Instant::now() + grace);
+                        }
+                    }
+                    lines.push(line);
+                }
+                Err(_) => break, // VM gone, or the grace period is over
+            }
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+        let _ = child.wait();
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("boot-{}.log", self.name));
+        std::fs::write(&log, lines.join("\n")).unwrap();
+        Console { lines, log }
+    }
+}
+
+/// Every module modboot loaded came after all of its dependencies.
+#[track_caller]
+fn assert_dependency_order(c: &Console) {
+    let a = artifacts();
+    let tree = ModTree::open(Path::new(a.get("tree")), None).unwrap();
+    let loaded = c.loaded();
+    assert!(!loaded.is_empty(), "no module loaded; see {}", c.log.display());
+    for (pos, name) in loaded.iter().enumerate() {
+        let i = tree.find(name).unwrap_or_else(|| panic!("{name} is not in the tree"));
+        for dep in tree.load_order(i) {
+            let dep = &tree.modules[dep].name;
+            let at = loaded.iter().position(|n| n == dep);
+            assert!(at.is_some_and(|at| at < pos), "{name} loaded before its dependency {dep}: {loaded:?}");
+        }
+    }
+}
+
+#[test]
+fn boots_to_the_real_root_with_the_blob_in_the_image() {
+    let a = artifacts();
+    let c = Boot {
+        name: "blob-file",
+        image: a.get("image_file"),
+        disk: true,
+        append: "root=/dev/vda virtio_blk.queue_depth=64 virtio_pci.force_legacy modboot_test=hello -- one \"two\"",
+        until: None,
+    }
+    .run();
+    c.expect("GUEST: MARKER modboot-root-ok");
+    c.expect("(blob: /etc/modboot.blob, 6 modules)");
+    assert_dependency_order(&c);
+    for m in ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk"] {
+        assert!(c.loaded().iter().any(|l| l == m), "{m} not loaded; see {}", c.log.display());
+    }
+    // Blob options (queue_depth=32 from initramfs/modprobe.d) first, the
+    // command line's after them: the kernel keeps the last.
+    c.expect("loaded virtio_blk in");
+    assert!(c.after("modboot: loaded virtio_blk in").unwrap().ends_with("params queue_depth=32 queue_depth=64"));
+    c.expect("GUEST: param virtio_blk/parameters/queue_depth 64");
+    c.expect("GUEST: param virtio_pci/parameters/force_legacy Y");
+    // /sbin/init is an absolute symlink on the root disk, resolved there.
+    c.expect("GUEST: init /sbin/init");
+    c.expect("GUEST: argv[1] one");
+    c.expect("GUEST: argv[2] two");
+    c.expect("GUEST: env modboot_test=hello");
+    c.expect("GUEST: env HOME=/");
+    c.expect("GUEST: env TERM=linux");
+    c.expect("GUEST: pid 1");
+    c.expect("GUEST: root /dev/vda ext4 ro");
+    for m in ["/dev", "/proc", "/sys", "/run"] {
+        c.expect(&format!("GUEST: mounted {m}"));
+    }
+    c.expect_not("modboot: cannot");
+    c.expect_not("Attempted to kill init");
+}
+
+#[test]
+fn boots_with_the_blob_embedded_and_honours_init() {
+    let a = artifacts();
+    let c = Boot {
+        name: "embedded",
+        image: a.get("image_embedded"),
+        disk: true,
+        append: "root=/dev/vda init=/bin/alt-init rw",
+        until: None,
+    }
+    .run();
+    c.expect("GUEST: MARKER modboot-root-ok");
+    c.expect("(blob: embedded, 6 modules)");
+    c.expect("modboot: starting /bin/alt-init after");
+    c.expect("GUEST: init /bin/alt-init");
+    c.expect("GUEST: root /dev/vda ext4 rw");
+    // No command-line override: the blob's own option holds.
+    c.expect("GUEST: param virtio_blk/parameters/queue_depth 32");
+    c.expect("GUEST: param virtio_pci/parameters/force_legacy N");
+    assert_dependency_order(&c);
+}
+
+#[test]
+fn missing_root_device_is_named_and_pid1_stays_alive() {
+    let a = artifacts();
+    let c = Boot {
+        name: "no-disk",
+        image: a.get("image_file"),
+        disk: false,
+        append: "root=/dev/vda rootdelay=3",
+        until: Some(("modboot: cannot continue the boot", Duration::from_secs(3))),
+    }
+    .run();
+    c.expect("modboot: waiting up to 3 s for root device /dev/vda");
+    c.expect("modboot: root device /dev/vda did not appear within 3 s; block devices present: none");
+    c.expect("modboot: cannot continue the boot; halting");
+    c.expect_not("Attempted to kill init");
+    c.expect_not("Kernel panic");
+    c.expect_not("GUEST:");
+}
+
+#[test]
+fn blob_for_another_kernel_release_is_refused_clearly() {
+    let a = artifacts();
+    let c = Boot {
+        name: "wrong-release",
+        image: a.get("image_wrong_release"),
+        disk: true,
+        append: "root=/dev/vda rootdelay=2",
+        until: Some(("modboot: cannot continue the boot", Duration::from_secs(2))),
+    }
+    .run();
+    c.expect(&format!(
+        "modboot: blob (/etc/modboot.blob) was built for kernel 0.0.0-not-this-kernel but this kernel is {}: not loading any module",
+        a.get("release")
+    ));
+    assert!(c.loaded().is_empty(), "modules loaded from a mismatched blob");
+    // Without its driver the disk never shows up, and the line says so.
+    c.expect("modboot: root device /dev/vda did not appear within 2 s");
+    c.expect_not("Attempted to kill init");
+}

@@ -1,0 +1,61 @@
+//! The init binary itself: a static executable for every target, within its
+//! size budget on x86_64.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The budget for the stripped x86_64 init, every feature included.
+const BUDGET: u64 = 64 * 1024;
+
+fn build(target: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The same directory qemu/prepare builds in, apart from the test's own.
+    let dir = root.join("target/build/init");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-q", "--release", "--no-default-features", "--features", "init", "--bin", "modboot"])
+        .args(["--target", target])
+        .env("CARGO_TARGET_DIR", &dir)
+        .env_remove("MODBOOT_TREE")
+        .current_dir(root)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building the init for {target} failed");
+    dir.join(target).join("release/modboot")
+}
+
+/// ELF checks: the expected machine, an executable (not PIE), and no program
+/// interpreter or dynamic section: nothing to load before `_start`.
+fn assert_static_elf(path: &Path, machine: u16) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..4], b"\x7fELF", "{} is not ELF", path.display());
+    assert_eq!(b[4], 2, "not 64-bit");
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    assert_eq!(u16_at(16), 2, "{}: ET_EXEC expected (static, not PIE)", path.display());
+    assert_eq!(u16_at(18), machine, "{}: wrong machine", path.display());
+    let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56) as usize);
+    for i in 0..phnum {
+        let p_type = u32::from_le_bytes(b[phoff + i * phentsize..][..4].try_into().unwrap());
+        assert!(p_type != 2 && p_type != 3, "{}: has PT_DYNAMIC or PT_INTERP", path.display());
+    }
+}
+
+#[test]
+fn x86_64_init_is_static_and_within_budget() {
+    let path = build("x86_64-unknown-linux-musl");
+    assert_static_elf(&path, 62);
+    let size = std::fs::metadata(&path).unwrap().len();
+    println!("init size (x86_64, stripped): {size} bytes of a {BUDGET}-byte budget");
+    assert!(size <= BUDGET, "init is {size} bytes, over the {BUDGET}-byte budget");
+}
+
+#[test]
+fn init_builds_static_for_aarch64_and_riscv64() {
+    for (target, machine) in [("aarch64-unknown-linux-musl", 183), ("riscv64gc-unknown-linux-gnu", 243)] {
+        let path = build(target);
+        assert_static_elf(&path, machine);
+        let size = std::fs::metadata(&path).unwrap().len();
+        println!("init size ({target}, stripped): {size} bytes");
+    }
+}
