@@ -26,21 +26,30 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=src/blob.rs");
     println!("cargo::rerun-if-changed=src/host");
-    for var in ["MODBOOT_TREE", "MODBOOT_MODULES", "MODBOOT_CONFIG", "MODBOOT_RELEASE"] {
+    for var in [
+        "MODBOOT_TREE",
+        "MODBOOT_MODULES",
+        "MODBOOT_CONFIG",
+        "MODBOOT_RELEASE",
+    ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
-    if std::env::var_os("CARGO_FEATURE_STD").is_some() && std::env::var_os("CARGO_FEATURE_INIT").is_some() {
+    if std::env::var_os("CARGO_FEATURE_STD").is_some()
+        && std::env::var_os("CARGO_FEATURE_INIT").is_some()
+    {
         fail("the init is no_std: build it with --no-default-features --features init");
     }
     if std::env::var_os("CARGO_FEATURE_INIT").is_some() {
         // The init's layout: no unwind tables or notes (see the script).
-        let script = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("src/init/link.x");
+        let script = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"))
+            .join("src/init/link.x");
         println!("cargo::rerun-if-changed=src/init/link.x");
         println!("cargo::rustc-link-arg-bin=modboot=-T{}", script.display());
         println!("cargo::rustc-link-arg-bin=modboot=--no-eh-frame-hdr");
     }
 
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("modboot.blob");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("modboot.blob");
     let Some(tree_dir) = std::env::var_os("MODBOOT_TREE").map(PathBuf::from) else {
         std::fs::write(&out, []).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
         return;
@@ -66,8 +75,11 @@ fn main() {
     for c in &configs {
         println!("cargo::rerun-if-changed={}", c.display());
     }
-    let release = std::env::var("MODBOOT_RELEASE").ok().filter(|r| !r.is_empty());
-    let tree = host::modtree::ModTree::open(&tree_dir, release.as_deref()).unwrap_or_else(|e| fail(&e));
+    let release = std::env::var("MODBOOT_RELEASE")
+        .ok()
+        .filter(|r| !r.is_empty());
+    let tree =
+        host::modtree::ModTree::open(&tree_dir, release.as_deref()).unwrap_or_else(|e| fail(&e));
     let config = host::modprobe_d::Config::load(&configs).unwrap_or_else(|e| fail(&e));
     let sel = host::select::select(&tree, &config, &names).unwrap_or_else(|e| fail(&e));
     let bytes = host::emit::emit(&sel.spec).unwrap_or_else(|e| fail(&e));

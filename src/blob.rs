@@ -207,7 +207,10 @@ impl<'a> Blob<'a> {
         if core::str::from_utf8(strings).is_err() {
             return Err(Error::BadString);
         }
-        let nmod = modules.len().checked_div(module_size).ok_or(Error::BadSection(section::MODULES))?;
+        let nmod = modules
+            .len()
+            .checked_div(module_size)
+            .ok_or(Error::BadSection(section::MODULES))?;
         if nmod > MAX_MODULES {
             return Err(Error::BadIndex);
         }
@@ -234,7 +237,14 @@ impl<'a> Blob<'a> {
         if !deps.chunks_exact(2).all(index_ok) || !load.chunks_exact(2).all(index_ok) {
             return Err(Error::BadIndex);
         }
-        Ok(Blob { strings, modules, deps, load, module_size, release: u32_at(header, field::RELEASE) })
+        Ok(Blob {
+            strings,
+            modules,
+            deps,
+            load,
+            module_size,
+            release: u32_at(header, field::RELEASE),
+        })
     }
 
     /// The kernel release the blob was built for.
@@ -244,14 +254,21 @@ impl<'a> Blob<'a> {
 
     /// Number of modules in the module table.
     pub fn module_count(&self) -> usize {
-        self.modules.len().checked_div(self.module_size).unwrap_or(0)
+        self.modules
+            .len()
+            .checked_div(self.module_size)
+            .unwrap_or(0)
     }
 
     /// The module at `index`, if there is one.
     pub fn module(&self, index: u16) -> Option<Module<'a>> {
         let start = index as usize * self.module_size;
         let rec = self.modules.get(start..start + MODULE_SIZE)?;
-        Some(Module { blob: *self, index, rec })
+        Some(Module {
+            blob: *self,
+            index,
+            rec,
+        })
     }
 
     /// All modules, in table (name) order.

@@ -95,7 +95,10 @@ impl<'a> Iterator for Params<'a> {
             end = i - 1;
         }
         let param = match value_start {
-            None => Param { key: args.get(..end).unwrap_or(&[]), value: None },
+            None => Param {
+                key: args.get(..end).unwrap_or(&[]),
+                value: None,
+            },
             Some(v) => Param {
                 key: args.get(..equals).unwrap_or(&[]),
                 value: Some(args.get(v..end.max(v)).unwrap_or(&[])),
@@ -160,19 +163,29 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
         return None;
     }
     s.iter().try_fold(0u32, |n, &c| {
-        if c.is_ascii_digit() { n.checked_mul(10)?.checked_add((c - b'0') as u32) } else { None }
+        if c.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add((c - b'0') as u32)
+        } else {
+            None
+        }
     })
 }
 
 /// The command line's `module.param[=value]` entries for `module`, in order,
 /// with the `module.` prefix removed from `key`. The module name is compared
 /// with `-` and `_` as equal; the name ends at the first `.`.
-pub fn module_params<'a>(cmdline: &'a [u8], module: &'a [u8]) -> impl Iterator<Item = Param<'a>> + 'a {
+pub fn module_params<'a>(
+    cmdline: &'a [u8],
+    module: &'a [u8],
+) -> impl Iterator<Item = Param<'a>> + 'a {
     Params::new(cmdline).filter_map(move |p| {
         let dot = p.key.iter().position(|&c| c == b'.')?;
         let (name, rest) = p.key.split_at(dot);
         let key = rest.get(1..)?;
-        (!key.is_empty() && modname::eq(name, module)).then_some(Param { key, value: p.value })
+        (!key.is_empty() && modname::eq(name, module)).then_some(Param {
+            key,
+            value: p.value,
+        })
     })
 }
 
@@ -185,7 +198,12 @@ pub struct TooLong;
 /// command line wins), separated by spaces and NUL-terminated. A value that
 /// contains whitespace is quoted, so the kernel reads it back whole. Returns
 /// the length without the NUL.
-pub fn write_module_params(options: &[u8], cmdline: &[u8], module: &[u8], out: &mut [u8]) -> Result<usize, TooLong> {
+pub fn write_module_params(
+    options: &[u8],
+    cmdline: &[u8],
+    module: &[u8],
+    out: &mut [u8],
+) -> Result<usize, TooLong> {
     let mut w = Writer { out, len: 0 };
     w.push(options)?;
     for p in module_params(cmdline, module) {
@@ -217,7 +235,10 @@ struct Writer<'b> {
 impl Writer<'_> {
     fn push(&mut self, bytes: &[u8]) -> Result<(), TooLong> {
         let end = self.len.checked_add(bytes.len()).ok_or(TooLong)?;
-        self.out.get_mut(self.len..end).ok_or(TooLong)?.copy_from_slice(bytes);
+        self.out
+            .get_mut(self.len..end)
+            .ok_or(TooLong)?
+            .copy_from_slice(bytes);
         self.len = end;
         Ok(())
     }
@@ -247,7 +268,11 @@ mod tests {
     fn plain_parameters() {
         assert_eq!(
             split("  root=/dev/vda ro  quiet\n"),
-            [kv("root", Some("/dev/vda")), kv("ro", None), kv("quiet", None)]
+            [
+                kv("root", Some("/dev/vda")),
+                kv("ro", None),
+                kv("quiet", None)
+            ]
         );
         assert_eq!(split(""), []);
         assert_eq!(split(" \t\n"), []);
@@ -255,12 +280,18 @@ mod tests {
 
     #[test]
     fn quoted_value() {
-        assert_eq!(split(r#"mod.p="a b" x"#), [kv("mod.p", Some("a b")), kv("x", None)]);
+        assert_eq!(
+            split(r#"mod.p="a b" x"#),
+            [kv("mod.p", Some("a b")), kv("x", None)]
+        );
     }
 
     #[test]
     fn quoted_whole_parameter_as_grub_writes_it() {
-        assert_eq!(split(r#""mod.p=a b" x"#), [kv("mod.p", Some("a b")), kv("x", None)]);
+        assert_eq!(
+            split(r#""mod.p=a b" x"#),
+            [kv("mod.p", Some("a b")), kv("x", None)]
+        );
         assert_eq!(split(r#""flag with space""#), [kv("flag with space", None)]);
     }
 
@@ -268,7 +299,10 @@ mod tests {
     fn quote_edge_cases_follow_the_kernel() {
         // An opening quote inside a value keeps spaces together; the kernel only
         // strips a quote at the very start of the value (and the closing one).
-        assert_eq!(split(r#"a=b"c d" e"#), [kv("a", Some(r#"b"c d""#)), kv("e", None)]);
+        assert_eq!(
+            split(r#"a=b"c d" e"#),
+            [kv("a", Some(r#"b"c d""#)), kv("e", None)]
+        );
         // A lone quote for a value gives an empty value.
         assert_eq!(split(r#"a=" b"#), [kv("a", Some(" b"))]);
         assert_eq!(split(r#"a=""#), [kv("a", Some(""))]);
@@ -281,7 +315,10 @@ mod tests {
 
     #[test]
     fn double_dash_ends_kernel_parameters() {
-        assert_eq!(split("root=/dev/vda -- init=/x single"), [kv("root", Some("/dev/vda"))]);
+        assert_eq!(
+            split("root=/dev/vda -- init=/x single"),
+            [kv("root", Some("/dev/vda"))]
+        );
         // Only a bare `--` does.
         assert_eq!(split("--=1 x"), [kv("--", Some("1")), kv("x", None)]);
     }
@@ -293,7 +330,9 @@ mod tests {
 
     #[test]
     fn boot_params_last_wins() {
-        let bp = BootParams::parse(b"root=/dev/sda ro root=/dev/vda rw rootfstype=ext4 rootdelay=3 init=/bin/sh rootwait");
+        let bp = BootParams::parse(
+            b"root=/dev/sda ro root=/dev/vda rw rootfstype=ext4 rootdelay=3 init=/bin/sh rootwait",
+        );
         assert_eq!(bp.root, Some(&b"/dev/vda"[..]));
         assert!(bp.read_write);
         assert!(bp.rootwait);
@@ -324,12 +363,24 @@ mod tests {
         assert_eq!(
             got,
             [
-                Param { key: b"queue_depth", value: Some(b"64") },
-                Param { key: b"p", value: Some(b"a b") },
+                Param {
+                    key: b"queue_depth",
+                    value: Some(b"64")
+                },
+                Param {
+                    key: b"p",
+                    value: Some(b"a b")
+                },
             ]
         );
         let got: Vec<_> = module_params(cl, b"virtio-pci").collect();
-        assert_eq!(got, [Param { key: b"force_legacy", value: None }]);
+        assert_eq!(
+            got,
+            [Param {
+                key: b"force_legacy",
+                value: None
+            }]
+        );
     }
 
     #[test]
@@ -343,7 +394,10 @@ mod tests {
         let n = write_module_params(b"", cl, b"none", &mut buf).unwrap();
         assert_eq!(&buf[..n + 1], b"\0");
         let mut small = [0u8; 8];
-        assert_eq!(write_module_params(b"c=3", cl, b"m", &mut small), Err(TooLong));
+        assert_eq!(
+            write_module_params(b"c=3", cl, b"m", &mut small),
+            Err(TooLong)
+        );
         // Exactly fitting, NUL included.
         let mut exact = [0u8; 4];
         assert_eq!(write_module_params(b"c=3", b"", b"m", &mut exact), Ok(3));

@@ -45,7 +45,9 @@ impl ModSet {
 /// its dependencies, then itself, skipping any already in `seen` (and adding
 /// the visited ones to it).
 pub fn walk<'a>(blob: &Blob<'a>, index: u16, seen: &mut ModSet, mut visit: impl FnMut(Module<'a>)) {
-    let Some(module) = blob.module(index) else { return };
+    let Some(module) = blob.module(index) else {
+        return;
+    };
     for dep in module.deps().chain(core::iter::once(index)) {
         if seen.insert(dep) {
             if let Some(m) = blob.module(dep) {

@@ -18,7 +18,9 @@ struct Artifacts(HashMap<String, String>);
 
 impl Artifacts {
     fn get(&self, key: &str) -> &str {
-        self.0.get(key).unwrap_or_else(|| panic!("qemu/prepare did not report {key}"))
+        self.0
+            .get(key)
+            .unwrap_or_else(|| panic!("qemu/prepare did not report {key}"))
     }
 }
 
@@ -29,11 +31,17 @@ fn root() -> &'static Path {
 fn artifacts() -> &'static Artifacts {
     static A: OnceLock<Artifacts> = OnceLock::new();
     A.get_or_init(|| {
-        let out = Command::new(root().join("qemu/prepare")).stderr(Stdio::inherit()).output().expect("run qemu/prepare");
+        let out = Command::new(root().join("qemu/prepare"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run qemu/prepare");
         assert!(out.status.success(), "qemu/prepare failed");
         let text = String::from_utf8(out.stdout).unwrap();
         Artifacts(
-            text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            text.lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         )
     })
 }
@@ -51,24 +59,37 @@ impl Console {
 
     #[track_caller]
     fn expect(&self, needle: &str) {
-        assert!(self.has(needle), "console lacks {needle:?}; see {}", self.log.display());
+        assert!(
+            self.has(needle),
+            "console lacks {needle:?}; see {}",
+            self.log.display()
+        );
     }
 
     #[track_caller]
     fn expect_not(&self, needle: &str) {
-        assert!(!self.has(needle), "console has {needle:?}; see {}", self.log.display());
+        assert!(
+            !self.has(needle),
+            "console has {needle:?}; see {}",
+            self.log.display()
+        );
     }
 
     /// Text after `prefix` on the first line containing it.
     fn after(&self, prefix: &str) -> Option<&str> {
-        self.lines.iter().find_map(|l| l.find(prefix).map(|i| &l[i + prefix.len()..]))
+        self.lines
+            .iter()
+            .find_map(|l| l.find(prefix).map(|i| &l[i + prefix.len()..]))
     }
 
     /// Module names in the order modboot's "loaded X" lines name them.
     fn loaded(&self) -> Vec<String> {
         self.lines
             .iter()
-            .filter_map(|l| l.split_once("modboot: loaded ").map(|(_, r)| r.split(' ').next().unwrap().to_string()))
+            .filter_map(|l| {
+                l.split_once("modboot: loaded ")
+                    .map(|(_, r)| r.split(' ').next().unwrap().to_string())
+            })
             .collect()
     }
 }
@@ -87,7 +108,16 @@ impl Boot<'_> {
     fn run(&self) -> Console {
         let a = artifacts();
         let mut cmd = Command::new(root().join("qemu/boot"));
-        cmd.args(["--kernel", a.get("kernel"), "--initrd", self.image, "--append", self.append, "--timeout", "240"]);
+        cmd.args([
+            "--kernel",
+            a.get("kernel"),
+            "--initrd",
+            self.image,
+            "--append",
+            self.append,
+            "--timeout",
+            "240",
+        ]);
         if self.disk {
             cmd.args(["--disk", a.get("rootfs")]);
         }
@@ -102,7 +132,9 @@ impl Boot<'_> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
-                let line = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                let line = String::from_utf8_lossy(&line)
+                    .trim_end_matches('\r')
+                    .to_string();
                 if tx.send(line).is_err() {
                     break;
                 }
@@ -111,7 +143,9 @@ impl Boot<'_> {
         let mut lines = Vec::new();
         let mut deadline: Option<Instant> = None;
         loop {
-            let wait = deadline.map_or(Duration::from_secs(300), |d| d.saturating_duration_since(Instant::now()));
+            let wait = deadline.map_or(Duration::from_secs(300), |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             match rx.recv_timeout(wait) {
                 Ok(line) => {
                     if let Some((needle, grace)) = self.until {
@@ -124,9 +158,12 @@ impl Boot<'_> {
                 Err(_) => break, // VM gone, or the grace period is over
             }
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .status();
         let _ = child.wait();
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("boot-{}.log", self.name));
+        let log =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("boot-{}.log", self.name));
         std::fs::write(&log, lines.join("\n")).unwrap();
         Console { lines, log }
     }
@@ -138,13 +175,22 @@ fn assert_dependency_order(c: &Console) {
     let a = artifacts();
     let tree = ModTree::open(Path::new(a.get("tree")), None).unwrap();
     let loaded = c.loaded();
-    assert!(!loaded.is_empty(), "no module loaded; see {}", c.log.display());
+    assert!(
+        !loaded.is_empty(),
+        "no module loaded; see {}",
+        c.log.display()
+    );
     for (pos, name) in loaded.iter().enumerate() {
-        let i = tree.find(name).unwrap_or_else(|| panic!("{name} is not in the tree"));
+        let i = tree
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} is not in the tree"));
         for dep in tree.load_order(i) {
             let dep = &tree.modules[dep].name;
             let at = loaded.iter().position(|n| n == dep);
-            assert!(at.is_some_and(|at| at < pos), "{name} loaded before its dependency {dep}: {loaded:?}");
+            assert!(
+                at.is_some_and(|at| at < pos),
+                "{name} loaded before its dependency {dep}: {loaded:?}"
+            );
         }
     }
 }
@@ -163,13 +209,28 @@ fn boots_to_the_real_root_with_the_blob_in_the_image() {
     c.expect("GUEST: MARKER modboot-root-ok");
     c.expect("(blob: /etc/modboot.blob, 6 modules)");
     assert_dependency_order(&c);
-    for m in ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk"] {
-        assert!(c.loaded().iter().any(|l| l == m), "{m} not loaded; see {}", c.log.display());
+    for m in [
+        "virtio_ring",
+        "virtio",
+        "virtio_pci_modern_dev",
+        "virtio_pci_legacy_dev",
+        "virtio_pci",
+        "virtio_blk",
+    ] {
+        assert!(
+            c.loaded().iter().any(|l| l == m),
+            "{m} not loaded; see {}",
+            c.log.display()
+        );
     }
     // Blob options (queue_depth=32 from initramfs/modprobe.d) first, the
     // command line's after them: the kernel keeps the last.
     c.expect("loaded virtio_blk in");
-    assert!(c.after("modboot: loaded virtio_blk in").unwrap().ends_with("params queue_depth=32 queue_depth=64"));
+    assert!(
+        c.after("modboot: loaded virtio_blk in")
+            .unwrap()
+            .ends_with("params queue_depth=32 queue_depth=64")
+    );
     c.expect("GUEST: param virtio_blk/parameters/queue_depth 64");
     c.expect("GUEST: param virtio_pci/parameters/force_legacy Y");
     // /sbin/init is an absolute symlink on the root disk, resolved there.
@@ -222,7 +283,9 @@ fn missing_root_device_is_named_and_pid1_stays_alive() {
     }
     .run();
     c.expect("modboot: waiting up to 3 s for root device /dev/vda");
-    c.expect("modboot: root device /dev/vda did not appear within 3 s; block devices present: none");
+    c.expect(
+        "modboot: root device /dev/vda did not appear within 3 s; block devices present: none",
+    );
     c.expect("modboot: cannot continue the boot; halting");
     c.expect_not("Attempted to kill init");
     c.expect_not("Kernel panic");
@@ -244,7 +307,10 @@ fn blob_for_another_kernel_release_is_refused_clearly() {
         "modboot: blob (/etc/modboot.blob) was built for kernel 0.0.0-not-this-kernel but this kernel is {}: not loading any module",
         a.get("release")
     ));
-    assert!(c.loaded().is_empty(), "modules loaded from a mismatched blob");
+    assert!(
+        c.loaded().is_empty(),
+        "modules loaded from a mismatched blob"
+    );
     // Without its driver the disk never shows up, and the line says so.
     c.expect("modboot: root device /dev/vda did not appear within 2 s");
     c.expect_not("Attempted to kill init");

@@ -13,7 +13,16 @@ fn build(target: &str) -> PathBuf {
     let dir = root.join("target/build/init");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "-q", "--release", "--no-default-features", "--features", "init", "--bin", "modboot"])
+        .args([
+            "build",
+            "-q",
+            "--release",
+            "--no-default-features",
+            "--features",
+            "init",
+            "--bin",
+            "modboot",
+        ])
         .args(["--target", target])
         .env("CARGO_TARGET_DIR", &dir)
         .env_remove("MODBOOT_TREE")
@@ -32,12 +41,25 @@ fn assert_static_elf(path: &Path, machine: u16) {
     assert_eq!(b[4], 2, "not 64-bit");
     let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
     let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
-    assert_eq!(u16_at(16), 2, "{}: ET_EXEC expected (static, not PIE)", path.display());
+    assert_eq!(
+        u16_at(16),
+        2,
+        "{}: ET_EXEC expected (static, not PIE)",
+        path.display()
+    );
     assert_eq!(u16_at(18), machine, "{}: wrong machine", path.display());
-    let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56) as usize);
+    let (phoff, phentsize, phnum) = (
+        u64_at(32) as usize,
+        u16_at(54) as usize,
+        u16_at(56) as usize,
+    );
     for i in 0..phnum {
         let p_type = u32::from_le_bytes(b[phoff + i * phentsize..][..4].try_into().unwrap());
-        assert!(p_type != 2 && p_type != 3, "{}: has PT_DYNAMIC or PT_INTERP", path.display());
+        assert!(
+            p_type != 2 && p_type != 3,
+            "{}: has PT_DYNAMIC or PT_INTERP",
+            path.display()
+        );
     }
 }
 
@@ -47,15 +69,36 @@ fn x86_64_init_is_static_and_within_budget() {
     assert_static_elf(&path, 62);
     let size = std::fs::metadata(&path).unwrap().len();
     println!("init size (x86_64, stripped): {size} bytes of a {BUDGET}-byte budget");
-    assert!(size <= BUDGET, "init is {size} bytes, over the {BUDGET}-byte budget");
+    assert!(
+        size <= BUDGET,
+        "init is {size} bytes, over the {BUDGET}-byte budget"
+    );
 }
 
 #[test]
 fn init_builds_static_for_aarch64_and_riscv64() {
-    for (target, machine) in [("aarch64-unknown-linux-musl", 183), ("riscv64gc-unknown-linux-gnu", 243)] {
+    for (target, machine) in [
+        ("aarch64-unknown-linux-musl", 183),
+        ("riscv64gc-unknown-linux-gnu", 243),
+    ] {
         let path = build(target);
         assert_static_elf(&path, machine);
         let size = std::fs::metadata(&path).unwrap().len();
         println!("init size ({target}, stripped): {size} bytes");
     }
+}
+
+/// Run by hand (not as PID 1), the init refuses and exits instead of
+/// mounting or switching anything: this also shows the libc-free binary
+/// starts, reads its stack and makes syscalls on a real kernel.
+#[test]
+fn init_refuses_to_run_unless_pid1() {
+    let path = build("x86_64-unknown-linux-musl");
+    let out = Command::new(&path).output().expect("run the init");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("modboot: not PID 1: refusing to run"),
+        "{stderr}"
+    );
 }

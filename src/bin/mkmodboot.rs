@@ -47,7 +47,10 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let mut a = Args { cmd: it.next().ok_or("no command given")?, ..Args::default() };
+    let mut a = Args {
+        cmd: it.next().ok_or("no command given")?,
+        ..Args::default()
+    };
     while let Some(arg) = it.next() {
         let mut value = |what: &str| it.next().ok_or(format!("{arg} needs {what}"));
         match arg.as_str() {
@@ -92,9 +95,16 @@ fn selection(a: &Args, tree: &ModTree) -> Result<Selection, String> {
     for (at, cmd) in config.unsupported() {
         eprintln!("mkmodboot: {at}: '{cmd}' is not supported yet; ignored");
     }
-    let sel = if a.all { select::select_all(tree, &config, &a.names)? } else { select::select(tree, &config, &a.names)? };
+    let sel = if a.all {
+        select::select_all(tree, &config, &a.names)?
+    } else {
+        select::select(tree, &config, &a.names)?
+    };
     for b in &sel.builtin {
-        eprintln!("mkmodboot: {b} is built into kernel {}; nothing to load", tree.release);
+        eprintln!(
+            "mkmodboot: {b} is built into kernel {}; nothing to load",
+            tree.release
+        );
     }
     if sel.spec.modules.is_empty() && !a.all {
         eprintln!("mkmodboot: warning: no modules selected");
@@ -111,36 +121,45 @@ fn cmd_blob(a: &Args) -> Result<(), String> {
 fn cmd_image(a: &Args) -> Result<(), String> {
     let init_path = a.init.as_ref().ok_or("--init FILE is required")?;
     let init = read(init_path)?;
-    let (spec, blob_file, tree_dir): (BlobSpec, Option<Vec<u8>>, PathBuf) = match emit::find_embedded(&init) {
-        Some(embedded) => {
-            if !a.names.is_empty() || a.all {
-                return Err(format!(
-                    "{} embeds a blob already; its modules are packed, name none here",
-                    init_path.display()
-                ));
+    let (spec, blob_file, tree_dir): (BlobSpec, Option<Vec<u8>>, PathBuf) =
+        match emit::find_embedded(&init) {
+            Some(embedded) => {
+                if !a.names.is_empty() || a.all {
+                    return Err(format!(
+                        "{} embeds a blob already; its modules are packed, name none here",
+                        init_path.display()
+                    ));
+                }
+                let spec = emit::decode(&embedded);
+                let dir = match &a.tree {
+                    Some(d) => d.clone(),
+                    None => PathBuf::from(format!("/lib/modules/{}", spec.release)),
+                };
+                (spec, None, dir)
             }
-            let spec = emit::decode(&embedded);
-            let dir = match &a.tree {
-                Some(d) => d.clone(),
-                None => PathBuf::from(format!("/lib/modules/{}", spec.release)),
-            };
-            (spec, None, dir)
-        }
-        None => {
-            let tree = tree(a)?;
-            let sel = selection(a, &tree)?;
-            let bytes = emit::emit(&sel.spec)?;
-            (sel.spec, Some(bytes), tree.dir.clone())
-        }
-    };
+            None => {
+                let tree = tree(a)?;
+                let sel = selection(a, &tree)?;
+                let bytes = emit::emit(&sel.spec)?;
+                (sel.spec, Some(bytes), tree.dir.clone())
+            }
+        };
     let archive = image::build(&init, &spec, blob_file.as_deref(), &tree_dir)?;
-    let bytes = if a.no_gzip { archive.to_newc() } else { archive.to_gzip() };
+    let bytes = if a.no_gzip {
+        archive.to_newc()
+    } else {
+        archive.to_gzip()
+    };
     write(&a.output, &bytes)?;
     eprintln!(
         "mkmodboot: {} modules for {}, blob {}, image {} bytes",
         spec.modules.len(),
         spec.release,
-        if blob_file.is_some() { "in /etc/modboot.blob" } else { "embedded in /init" },
+        if blob_file.is_some() {
+            "in /etc/modboot.blob"
+        } else {
+            "embedded in /init"
+        },
         bytes.len()
     );
     Ok(())
@@ -172,12 +191,25 @@ fn cmd_show_depends(a: &Args) -> Result<(), String> {
             continue;
         };
         walk(&blob, m.index(), &mut seen, |m| {
-            let n = cmdline::write_module_params(m.options().as_bytes(), a.cmdline.as_bytes(), m.name().as_bytes(), &mut params)
-                .unwrap_or(0);
-            println!("insmod {prefix}/{} {}", m.path().to_string_lossy(), String::from_utf8_lossy(&params[..n]));
+            let n = cmdline::write_module_params(
+                m.options().as_bytes(),
+                a.cmdline.as_bytes(),
+                m.name().as_bytes(),
+                &mut params,
+            )
+            .unwrap_or(0);
+            println!(
+                "insmod {prefix}/{} {}",
+                m.path().to_string_lossy(),
+                String::from_utf8_lossy(&params[..n])
+            );
         });
     }
-    if failed { Err("some modules were not found".into()) } else { Ok(()) }
+    if failed {
+        Err("some modules were not found".into())
+    } else {
+        Ok(())
+    }
 }
 
 fn cmd_inspect(a: &Args) -> Result<(), String> {
@@ -196,7 +228,13 @@ fn cmd_inspect(a: &Args) -> Result<(), String> {
     println!("modules {}", spec.modules.len());
     println!("load {}", spec.load.join(" "));
     for m in &spec.modules {
-        println!("module {} {} deps=[{}] options=[{}]", m.name, m.path, m.deps.join(" "), m.options);
+        println!(
+            "module {} {} deps=[{}] options=[{}]",
+            m.name,
+            m.path,
+            m.deps.join(" "),
+            m.options
+        );
     }
     Ok(())
 }

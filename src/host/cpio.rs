@@ -32,7 +32,10 @@ const S_IFREG: u32 = 0o100000;
 const S_IFCHR: u32 = 0o020000;
 
 fn clean(path: &str) -> String {
-    path.split('/').filter(|c| !c.is_empty() && *c != ".").collect::<Vec<_>>().join("/")
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 impl Archive {
@@ -44,7 +47,10 @@ impl Archive {
         let mut at = 0;
         while let Some(i) = path[at..].find('/') {
             let dir = &path[..at + i];
-            self.entries.entry(dir.to_string()).or_insert(Entry { mode: 0o755, kind: Kind::Dir });
+            self.entries.entry(dir.to_string()).or_insert(Entry {
+                mode: 0o755,
+                kind: Kind::Dir,
+            });
             at += i + 1;
         }
     }
@@ -66,15 +72,39 @@ impl Archive {
     }
 
     pub fn add_dir(&mut self, path: &str, mode: u32) -> Result<(), String> {
-        self.insert(path, Entry { mode, kind: Kind::Dir })
+        self.insert(
+            path,
+            Entry {
+                mode,
+                kind: Kind::Dir,
+            },
+        )
     }
 
     pub fn add_file(&mut self, path: &str, mode: u32, data: Vec<u8>) -> Result<(), String> {
-        self.insert(path, Entry { mode, kind: Kind::File(data) })
+        self.insert(
+            path,
+            Entry {
+                mode,
+                kind: Kind::File(data),
+            },
+        )
     }
 
-    pub fn add_char_dev(&mut self, path: &str, mode: u32, major: u32, minor: u32) -> Result<(), String> {
-        self.insert(path, Entry { mode, kind: Kind::CharDev { major, minor } })
+    pub fn add_char_dev(
+        &mut self,
+        path: &str,
+        mode: u32,
+        major: u32,
+        minor: u32,
+    ) -> Result<(), String> {
+        self.insert(
+            path,
+            Entry {
+                mode,
+                kind: Kind::CharDev { major, minor },
+            },
+        )
     }
 
     /// The archive as uncompressed `newc` bytes.
@@ -86,7 +116,15 @@ impl Archive {
                 Kind::File(d) => (S_IFREG | e.mode, 1, d, (0, 0)),
                 Kind::CharDev { major, minor } => (S_IFCHR | e.mode, 1, &[], (*major, *minor)),
             };
-            header(&mut out, ino as u32 + 1, mode, nlink, data.len() as u32, rdev, path);
+            header(
+                &mut out,
+                ino as u32 + 1,
+                mode,
+                nlink,
+                data.len() as u32,
+                rdev,
+                path,
+            );
             out.extend_from_slice(data);
             pad4(&mut out);
         }
@@ -105,11 +143,21 @@ impl Archive {
     }
 }
 
-fn header(out: &mut Vec<u8>, ino: u32, mode: u32, nlink: u32, size: u32, rdev: (u32, u32), name: &str) {
+fn header(
+    out: &mut Vec<u8>,
+    ino: u32,
+    mode: u32,
+    nlink: u32,
+    size: u32,
+    rdev: (u32, u32),
+    name: &str,
+) {
     let namesize = name.len() as u32 + 1;
     // magic, then ino mode uid gid nlink mtime filesize devmajor devminor
     // rdevmajor rdevminor namesize check, eight hex digits each.
-    let fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev.0, rdev.1, namesize, 0];
+    let fields = [
+        ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev.0, rdev.1, namesize, 0,
+    ];
     out.extend_from_slice(b"070701");
     for f in fields {
         out.extend_from_slice(format!("{f:08X}").as_bytes());
@@ -142,7 +190,8 @@ mod tests {
     fn sample() -> Archive {
         let mut a = Archive::new();
         a.add_file("/init", 0o755, b"#!/bin/sh\n".to_vec()).unwrap();
-        a.add_file("lib/modules/6.1/kernel/a.ko", 0o644, vec![7u8; 1001]).unwrap();
+        a.add_file("lib/modules/6.1/kernel/a.ko", 0o644, vec![7u8; 1001])
+            .unwrap();
         a.add_char_dev("/dev/console", 0o600, 5, 1).unwrap();
         a.add_dir("root", 0o700).unwrap();
         a
@@ -151,7 +200,20 @@ mod tests {
     #[test]
     fn parents_first_and_sorted() {
         let paths: Vec<_> = sample().paths().map(str::to_string).collect();
-        assert_eq!(paths, ["dev", "dev/console", "init", "lib", "lib/modules", "lib/modules/6.1", "lib/modules/6.1/kernel", "lib/modules/6.1/kernel/a.ko", "root"]);
+        assert_eq!(
+            paths,
+            [
+                "dev",
+                "dev/console",
+                "init",
+                "lib",
+                "lib/modules",
+                "lib/modules/6.1",
+                "lib/modules/6.1/kernel",
+                "lib/modules/6.1/kernel/a.ko",
+                "root"
+            ]
+        );
     }
 
     #[test]
@@ -189,9 +251,16 @@ mod tests {
             eprintln!("cpio not installed; skipped");
             return;
         }
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let listed = String::from_utf8(out.stdout).unwrap();
-        assert!(listed.lines().any(|l| l == "lib/modules/6.1/kernel/a.ko"), "{listed}");
+        assert!(
+            listed.lines().any(|l| l == "lib/modules/6.1/kernel/a.ko"),
+            "{listed}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -44,7 +44,10 @@ struct Strings {
 impl Strings {
     fn new() -> Self {
         // Offset 0 is the empty string.
-        Strings { bytes: vec![0], index: HashMap::from([(String::new(), 0)]) }
+        Strings {
+            bytes: vec![0],
+            index: HashMap::from([(String::new(), 0)]),
+        }
     }
 
     fn add(&mut self, s: &str) -> Result<u32, String> {
@@ -54,7 +57,8 @@ impl Strings {
         if let Some(&off) = self.index.get(s) {
             return Ok(off);
         }
-        let off = u32::try_from(self.bytes.len()).map_err(|_| "string table over 4 GiB".to_string())?;
+        let off =
+            u32::try_from(self.bytes.len()).map_err(|_| "string table over 4 GiB".to_string())?;
         self.bytes.extend_from_slice(s.as_bytes());
         self.bytes.push(0);
         self.index.insert(s.to_string(), off);
@@ -67,18 +71,32 @@ pub fn emit(spec: &BlobSpec) -> Result<Vec<u8>, String> {
     let mut modules: Vec<ModuleSpec> = spec
         .modules
         .iter()
-        .map(|m| ModuleSpec { name: normalise(&m.name), ..m.clone() })
+        .map(|m| ModuleSpec {
+            name: normalise(&m.name),
+            ..m.clone()
+        })
         .collect();
     modules.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(w) = modules.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(format!("module {} listed twice", w[0].name));
     }
     if modules.len() > blob::MAX_MODULES {
-        return Err(format!("{} modules; a blob holds at most {}", modules.len(), blob::MAX_MODULES));
+        return Err(format!(
+            "{} modules; a blob holds at most {}",
+            modules.len(),
+            blob::MAX_MODULES
+        ));
     }
-    let index: HashMap<&str, u16> = modules.iter().enumerate().map(|(i, m)| (m.name.as_str(), i as u16)).collect();
+    let index: HashMap<&str, u16> = modules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i as u16))
+        .collect();
     let lookup = |name: &str, what: &str| {
-        index.get(normalise(name).as_str()).copied().ok_or_else(|| format!("{what} {name} is not in the module table"))
+        index
+            .get(normalise(name).as_str())
+            .copied()
+            .ok_or_else(|| format!("{what} {name} is not in the module table"))
     };
 
     let mut strings = Strings::new();
@@ -88,7 +106,8 @@ pub fn emit(spec: &BlobSpec) -> Result<Vec<u8>, String> {
     for m in &modules {
         let mut rec = [0u8; MODULE_SIZE];
         let deps_start = (deps.len() / 2) as u32;
-        let count = u16::try_from(m.deps.len()).map_err(|_| format!("{}: too many dependencies", m.name))?;
+        let count = u16::try_from(m.deps.len())
+            .map_err(|_| format!("{}: too many dependencies", m.name))?;
         for d in &m.deps {
             let i = lookup(d, &format!("dependency of {}:", m.name))?;
             deps.extend_from_slice(&i.to_le_bytes());
@@ -136,7 +155,11 @@ pub fn emit(spec: &BlobSpec) -> Result<Vec<u8>, String> {
 
 /// Read a validated blob back into a spec (modules in table order).
 pub fn decode(b: &blob::Blob<'_>) -> BlobSpec {
-    let name = |i: u16| b.module(i).map(|m| m.name().to_string()).unwrap_or_default();
+    let name = |i: u16| {
+        b.module(i)
+            .map(|m| m.name().to_string())
+            .unwrap_or_default()
+    };
     BlobSpec {
         release: b.release().to_string(),
         modules: b
@@ -180,16 +203,31 @@ mod tests {
         BlobSpec {
             release: "6.1.0-test".into(),
             modules: vec![
-                m("virtio_blk", "kernel/drivers/block/virtio_blk.ko", "queue_depth=32", &["virtio_ring", "virtio"]),
+                m(
+                    "virtio_blk",
+                    "kernel/drivers/block/virtio_blk.ko",
+                    "queue_depth=32",
+                    &["virtio_ring", "virtio"],
+                ),
                 m("virtio", "kernel/drivers/virtio/virtio.ko", "", &[]),
-                m("virtio_ring", "kernel/drivers/virtio/virtio_ring.ko", "", &[]),
+                m(
+                    "virtio_ring",
+                    "kernel/drivers/virtio/virtio_ring.ko",
+                    "",
+                    &[],
+                ),
                 m(
                     "virtio-pci",
                     "kernel/drivers/virtio/virtio_pci.ko",
                     "",
                     &["virtio_ring", "virtio", "virtio_pci_modern_dev"],
                 ),
-                m("virtio_pci_modern_dev", "kernel/drivers/virtio/virtio_pci_modern_dev.ko", "", &[]),
+                m(
+                    "virtio_pci_modern_dev",
+                    "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
+                    "",
+                    &[],
+                ),
             ],
             load: vec!["virtio_pci".into(), "virtio-blk".into()],
         }
@@ -212,7 +250,10 @@ mod tests {
         let blob = Blob::new_checked(&bytes).unwrap();
         assert_eq!(decode(&blob), normalised(spec));
         assert_eq!(blob.release(), "6.1.0-test");
-        assert_eq!(blob.find(b"virtio-blk").unwrap().options(), "queue_depth=32");
+        assert_eq!(
+            blob.find(b"virtio-blk").unwrap().options(),
+            "queue_depth=32"
+        );
         assert!(blob.find(b"virtio_scsi").is_none());
         assert_eq!(emit(&decode(&blob)).unwrap(), bytes, "emit(parse(x)) == x");
     }
@@ -245,7 +286,10 @@ mod tests {
     fn every_truncation_is_an_error() {
         let bytes = emit(&sample()).unwrap();
         for len in 0..bytes.len() {
-            assert!(Blob::new_checked(&bytes[..len]).is_err(), "truncated to {len}");
+            assert!(
+                Blob::new_checked(&bytes[..len]).is_err(),
+                "truncated to {len}"
+            );
         }
         // Trailing bytes after the stated length are not part of the blob.
         let mut longer = bytes.clone();
@@ -260,7 +304,10 @@ mod tests {
             for flip in [0x01u8, 0x80, 0xff] {
                 let mut bad = bytes.clone();
                 bad[i] ^= flip;
-                assert!(Blob::new_checked(&bad).is_err(), "byte {i} ^ {flip:#x} accepted");
+                assert!(
+                    Blob::new_checked(&bad).is_err(),
+                    "byte {i} ^ {flip:#x} accepted"
+                );
             }
         }
     }
@@ -275,10 +322,13 @@ mod tests {
             b[field::CRC32].copy_from_slice(&crc.to_le_bytes());
             b
         };
-        let set32 = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        let set32 =
+            |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
         let sec = |i: usize| HEADER_SIZE + i * SECTION_SIZE;
-        let strings_off = u32::from_le_bytes(bytes[sec(0) + 4..sec(0) + 8].try_into().unwrap()) as usize;
-        let modules_off = u32::from_le_bytes(bytes[sec(1) + 4..sec(1) + 8].try_into().unwrap()) as usize;
+        let strings_off =
+            u32::from_le_bytes(bytes[sec(0) + 4..sec(0) + 8].try_into().unwrap()) as usize;
+        let modules_off =
+            u32::from_le_bytes(bytes[sec(1) + 4..sec(1) + 8].try_into().unwrap()) as usize;
         let strings_len = modules_off - strings_off;
 
         let mut b = bytes.clone();
@@ -304,11 +354,17 @@ mod tests {
 
         let mut b = bytes.clone();
         set32(&mut b, sec(1) + 8, 1_000_000); // module count
-        assert!(matches!(Blob::new_checked(&fix(b)).err(), Some(Error::BadSection(_))));
+        assert!(matches!(
+            Blob::new_checked(&fix(b)).err(),
+            Some(Error::BadSection(_))
+        ));
 
         let mut b = bytes.clone();
         b[sec(1)..sec(1) + 2].copy_from_slice(&section::STRINGS.to_le_bytes()); // duplicate kind
-        assert!(matches!(Blob::new_checked(&fix(b)).err(), Some(Error::BadSection(_))));
+        assert!(matches!(
+            Blob::new_checked(&fix(b)).err(),
+            Some(Error::BadSection(_))
+        ));
 
         let mut b = bytes.clone();
         b[strings_off + 1] = 0xff; // not UTF-8
@@ -317,7 +373,10 @@ mod tests {
         // An unknown section kind is skipped: a newer writer's extra section.
         let mut b = bytes.clone();
         b[sec(3)..sec(3) + 2].copy_from_slice(&99u16.to_le_bytes());
-        assert_eq!(Blob::new_checked(&fix(b.clone())).err(), Some(Error::BadSection(section::LOAD)));
+        assert_eq!(
+            Blob::new_checked(&fix(b.clone())).err(),
+            Some(Error::BadSection(section::LOAD))
+        );
     }
 
     #[test]
@@ -341,10 +400,24 @@ mod tests {
         for i in blob.load_list() {
             walk(&blob, i, &mut seen, |m| order.push(m.name().to_string()));
         }
-        assert_eq!(order, ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci", "virtio_blk"]);
+        assert_eq!(
+            order,
+            [
+                "virtio_ring",
+                "virtio",
+                "virtio_pci_modern_dev",
+                "virtio_pci",
+                "virtio_blk"
+            ]
+        );
         // Walking again loads nothing.
         let mut again = 0;
-        walk(&blob, blob.find(b"virtio_blk").unwrap().index(), &mut seen, |_| again += 1);
+        walk(
+            &blob,
+            blob.find(b"virtio_blk").unwrap().index(),
+            &mut seen,
+            |_| again += 1,
+        );
         assert_eq!(again, 0);
     }
 }

@@ -17,7 +17,12 @@ pub const BLOB_PATH: &str = "etc/modboot.blob";
 
 /// Assemble the image. `blob` is written to [`BLOB_PATH`] when given; the
 /// module files are read from `tree_dir` for every module of `spec`.
-pub fn build(init: &[u8], spec: &BlobSpec, blob: Option<&[u8]>, tree_dir: &Path) -> Result<Archive, String> {
+pub fn build(
+    init: &[u8],
+    spec: &BlobSpec,
+    blob: Option<&[u8]>,
+    tree_dir: &Path,
+) -> Result<Archive, String> {
     let mut a = Archive::new();
     a.add_file("init", 0o755, init.to_vec())?;
     a.add_char_dev("dev/console", 0o600, 5, 1)?;

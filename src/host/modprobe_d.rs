@@ -37,13 +37,17 @@ impl Config {
                 vec![p.clone()]
             };
             for f in entries {
-                let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 files.entry(name).or_insert(f);
             }
         }
         let mut config = Config::default();
         for path in files.values() {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             config.parse(&path.display().to_string(), &text)?;
         }
         Ok(config)
@@ -64,11 +68,15 @@ impl Config {
                     let rest = rest.trim_start_matches([' ', '\t']);
                     let (module, opts) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
                     if module.is_empty() || opts.is_empty() {
-                        return Err(format!("{origin}:{lineno}: options needs a module name and options"));
+                        return Err(format!(
+                            "{origin}:{lineno}: options needs a module name and options"
+                        ));
                     }
                     self.options.push((normalise(module), opts.to_string()));
                 }
-                _ => self.unsupported.push((format!("{origin}:{lineno}"), cmd.to_string())),
+                _ => self
+                    .unsupported
+                    .push((format!("{origin}:{lineno}"), cmd.to_string())),
             }
         }
         Ok(())
@@ -77,7 +85,12 @@ impl Config {
     /// All `options` for `module`, joined with spaces, in configuration order.
     pub fn options_for(&self, module: &str) -> String {
         let module = normalise(module);
-        let parts: Vec<&str> = self.options.iter().filter(|(m, _)| *m == module).map(|(_, o)| o.as_str()).collect();
+        let parts: Vec<&str> = self
+            .options
+            .iter()
+            .filter(|(m, _)| *m == module)
+            .map(|(_, o)| o.as_str())
+            .collect();
         parts.join(" ")
     }
 
@@ -113,7 +126,6 @@ fn logical_lines(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,13 +141,20 @@ mod tests {
         assert_eq!(c.options_for("virtio_blk"), "queue_depth=32 foo=\"a b\"");
         assert_eq!(c.options_for("virtio-blk"), "queue_depth=32 foo=\"a b\"");
         assert_eq!(c.options_for("other"), "");
-        assert_eq!(c.unsupported(), [("a.conf:7".to_string(), "blacklist".to_string())]);
+        assert_eq!(
+            c.unsupported(),
+            [("a.conf:7".to_string(), "blacklist".to_string())]
+        );
     }
 
     #[test]
     fn options_without_values_is_an_error() {
         let mut c = Config::default();
-        assert!(c.parse("x.conf", "options virtio_blk\n").unwrap_err().contains("x.conf:1"));
+        assert!(
+            c.parse("x.conf", "options virtio_blk\n")
+                .unwrap_err()
+                .contains("x.conf:1")
+        );
     }
 
     #[test]

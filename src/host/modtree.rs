@@ -47,8 +47,13 @@ impl ModTree {
             let path = dir.join(name);
             match std::fs::read_to_string(&path) {
                 Ok(s) => Ok(s),
-                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-                Err(e) => Err(format!("{}: {e} (run depmod for this tree first)", path.display())),
+                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(String::new())
+                }
+                Err(e) => Err(format!(
+                    "{}: {e} (run depmod for this tree first)",
+                    path.display()
+                )),
             }
         };
         let release = match release {
@@ -57,10 +62,19 @@ impl ModTree {
                 .canonicalize()
                 .ok()
                 .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .ok_or_else(|| format!("{}: cannot tell the kernel release; pass --release", dir.display()))?,
+                .ok_or_else(|| {
+                    format!(
+                        "{}: cannot tell the kernel release; pass --release",
+                        dir.display()
+                    )
+                })?,
         };
-        let mut tree = Self::parse(&release, &read("modules.dep", true)?, &read("modules.builtin", false)?)
-            .map_err(|e| format!("{}/modules.dep: {e}", dir.display()))?;
+        let mut tree = Self::parse(
+            &release,
+            &read("modules.dep", true)?,
+            &read("modules.builtin", false)?,
+        )
+        .map_err(|e| format!("{}/modules.dep: {e}", dir.display()))?;
         tree.set_order(&read("modules.order", false)?);
         tree.dir = dir.to_path_buf();
         Ok(tree)
@@ -76,30 +90,54 @@ impl ModTree {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (path, deps) = line.split_once(':').ok_or_else(|| format!("line {}: no ':' in {line:?}", n + 1))?;
+            let (path, deps) = line
+                .split_once(':')
+                .ok_or_else(|| format!("line {}: no ':' in {line:?}", n + 1))?;
             let path = rel(path.trim());
             let name = name_from_path(&path);
             if by_name.insert(name.clone(), lines.len()).is_some() {
                 return Err(format!("line {}: module {name} listed twice", n + 1));
             }
-            lines.push((name, path, deps.split_whitespace().map(rel).collect::<Vec<_>>()));
+            lines.push((
+                name,
+                path,
+                deps.split_whitespace().map(rel).collect::<Vec<_>>(),
+            ));
         }
         let mut modules = Vec::with_capacity(lines.len());
         for (name, path, deps) in lines {
             let deps = deps
                 .iter()
                 .map(|d| {
-                    by_name.get(&name_from_path(d)).copied().ok_or_else(|| format!("{name}: dependency {d} has no line of its own"))
+                    by_name
+                        .get(&name_from_path(d))
+                        .copied()
+                        .ok_or_else(|| format!("{name}: dependency {d} has no line of its own"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             modules.push(TreeModule { name, path, deps });
         }
-        let builtin = builtin.lines().filter(|l| !l.trim().is_empty()).map(name_from_path).collect();
-        Ok(ModTree { dir: PathBuf::new(), release: release.to_string(), modules, by_name, builtin, order: HashMap::new() })
+        let builtin = builtin
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(name_from_path)
+            .collect();
+        Ok(ModTree {
+            dir: PathBuf::new(),
+            release: release.to_string(),
+            modules,
+            by_name,
+            builtin,
+            order: HashMap::new(),
+        })
     }
 
     fn set_order(&mut self, order: &str) {
-        self.order = order.lines().enumerate().map(|(i, l)| (name_from_path(l.trim()), i)).collect();
+        self.order = order
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (name_from_path(l.trim()), i))
+            .collect();
     }
 
     /// The index of the module called `name` (`-` and `_` alike).
@@ -142,7 +180,10 @@ kernel/lib/raid6/raid6_pq.ko:
 
     #[test]
     fn names_from_paths() {
-        assert_eq!(name_from_path("kernel/drivers/block/virtio-blk.ko.xz"), "virtio_blk");
+        assert_eq!(
+            name_from_path("kernel/drivers/block/virtio-blk.ko.xz"),
+            "virtio_blk"
+        );
         assert_eq!(name_from_path("a.ko"), "a");
         assert_eq!(name_from_path("kernel/x/nls_cp437.ko"), "nls_cp437");
     }
@@ -152,10 +193,24 @@ kernel/lib/raid6/raid6_pq.ko:
         let t = ModTree::parse("6.1.0-x", DEP, "kernel/fs/ext4/ext4.ko\n").unwrap();
         assert_eq!(t.modules.len(), 9);
         let pci = t.find("virtio-pci").unwrap();
-        let order: Vec<_> = t.load_order(pci).map(|i| t.modules[i].name.as_str()).collect();
-        assert_eq!(order, ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev"]);
+        let order: Vec<_> = t
+            .load_order(pci)
+            .map(|i| t.modules[i].name.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "virtio_ring",
+                "virtio",
+                "virtio_pci_modern_dev",
+                "virtio_pci_legacy_dev"
+            ]
+        );
         let modern = t.find("virtio_pci_modern_dev").unwrap();
-        assert_eq!(t.modules[modern].path, "kernel/drivers/virtio/virtio_pci_modern_dev.ko.xz", "absolute prefix removed");
+        assert_eq!(
+            t.modules[modern].path, "kernel/drivers/virtio/virtio_pci_modern_dev.ko.xz",
+            "absolute prefix removed"
+        );
         assert!(t.is_builtin("ext4"));
         assert!(!t.is_builtin("btrfs"));
         assert!(t.find("ext4").is_none());
@@ -163,8 +218,20 @@ kernel/lib/raid6/raid6_pq.ko:
 
     #[test]
     fn rejects_broken_modules_dep() {
-        assert!(ModTree::parse("r", "kernel/a.ko kernel/b.ko\n", "").unwrap_err().contains("no ':'"));
-        assert!(ModTree::parse("r", "kernel/a.ko: kernel/b.ko\n", "").unwrap_err().contains("b.ko"));
-        assert!(ModTree::parse("r", "kernel/a.ko:\nkernel/x/a.ko:\n", "").unwrap_err().contains("twice"));
+        assert!(
+            ModTree::parse("r", "kernel/a.ko kernel/b.ko\n", "")
+                .unwrap_err()
+                .contains("no ':'")
+        );
+        assert!(
+            ModTree::parse("r", "kernel/a.ko: kernel/b.ko\n", "")
+                .unwrap_err()
+                .contains("b.ko")
+        );
+        assert!(
+            ModTree::parse("r", "kernel/a.ko:\nkernel/x/a.ko:\n", "")
+                .unwrap_err()
+                .contains("twice")
+        );
     }
 }

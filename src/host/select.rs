@@ -48,11 +48,21 @@ pub fn select(tree: &ModTree, config: &Config, names: &[String]) -> Result<Selec
                 name: m.name.clone(),
                 path: m.path.clone(),
                 options: config.options_for(&m.name),
-                deps: tree.load_order(i).map(|d| tree.modules[d].name.clone()).collect(),
+                deps: tree
+                    .load_order(i)
+                    .map(|d| tree.modules[d].name.clone())
+                    .collect(),
             }
         })
         .collect();
-    Ok(Selection { spec: BlobSpec { release: tree.release.clone(), modules, load }, builtin })
+    Ok(Selection {
+        spec: BlobSpec {
+            release: tree.release.clone(),
+            modules,
+            load,
+        },
+        builtin,
+    })
 }
 
 /// Every module of the tree, none loaded at boot unless named in `load`.
@@ -65,7 +75,10 @@ pub fn select_all(tree: &ModTree, config: &Config, load: &[String]) -> Result<Se
                 name: m.name.clone(),
                 path: m.path.clone(),
                 options: config.options_for(&m.name),
-                deps: tree.load_order(i).map(|d| tree.modules[d].name.clone()).collect(),
+                deps: tree
+                    .load_order(i)
+                    .map(|d| tree.modules[d].name.clone())
+                    .collect(),
             }
         })
         .collect();
@@ -95,7 +108,12 @@ mod tests {
         .unwrap();
         let mut cfg = Config::default();
         cfg.parse("t", "options a x=1\n").unwrap();
-        let sel = select(&tree, &cfg, &["d_x".into(), "ext4".into(), "b".into(), "d-x".into()]).unwrap();
+        let sel = select(
+            &tree,
+            &cfg,
+            &["d_x".into(), "ext4".into(), "b".into(), "d-x".into()],
+        )
+        .unwrap();
         assert_eq!(sel.builtin, ["ext4"]);
         assert_eq!(sel.spec.load, ["d_x", "b"]);
         let names: Vec<_> = sel.spec.modules.iter().map(|m| m.name.as_str()).collect();
@@ -104,7 +122,11 @@ mod tests {
         assert_eq!(dx.deps, ["a", "b"]);
         let a = sel.spec.modules.iter().find(|m| m.name == "a").unwrap();
         assert_eq!(a.options, "x=1");
-        assert!(select(&tree, &cfg, &["zzz".into()]).unwrap_err().contains("zzz"));
+        assert!(
+            select(&tree, &cfg, &["zzz".into()])
+                .unwrap_err()
+                .contains("zzz")
+        );
         let all = select_all(&tree, &cfg, &[]).unwrap();
         assert_eq!(all.spec.modules.len(), 4);
         assert!(all.spec.load.is_empty());
@@ -112,6 +134,9 @@ mod tests {
 
     #[test]
     fn lists() {
-        assert_eq!(parse_list("# x\nvirtio_pci  # bus\n\n virtio_blk\n"), ["virtio_pci", "virtio_blk"]);
+        assert_eq!(
+            parse_list("# x\nvirtio_pci  # bus\n\n virtio_blk\n"),
+            ["virtio_pci", "virtio_blk"]
+        );
     }
 }

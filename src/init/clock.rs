@@ -14,7 +14,10 @@ pub fn since(start: u64) -> u64 {
 
 /// Sleep for `ms` milliseconds (restarting after signals).
 pub fn sleep_ms(ms: u64) {
-    let mut req = Timespec { tv_sec: (ms / 1000) as _, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
+    let mut req = Timespec {
+        tv_sec: (ms / 1000) as _,
+        tv_nsec: ((ms % 1000) * 1_000_000) as _,
+    };
     while let rustix::thread::NanosleepRelativeResult::Interrupted(rem) = nanosleep(&req) {
         req = rem;
     }

@@ -66,7 +66,10 @@ impl uWrite for Line {
 /// Write one line at `level`, its text produced by `f`.
 pub fn emit(level: u8, f: impl FnOnce(&mut Line)) {
     let (fd, is_kmsg) = sys::log_fd();
-    let mut line = Line { buf: [0; LINE_MAX], len: 0 };
+    let mut line = Line {
+        buf: [0; LINE_MAX],
+        len: 0,
+    };
     if is_kmsg {
         line.push(&[b'<', b'0' + (level & 7), b'>']);
     }

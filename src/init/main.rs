@@ -54,15 +54,25 @@ pub struct Timings {
 
 pub fn main(args: sys::Args) -> ! {
     let start = clock::now();
+    if rustix::process::getpid() != rustix::process::Pid::INIT {
+        // Mounting, loading and switching root are for a fresh boot only.
+        let msg = b"modboot: not PID 1: refusing to run (use it as /init of an initramfs)\n";
+        let _ = rustix::io::write(sys::log_fd().0, msg);
+        sys::exit(2);
+    }
     early_mounts();
     let devkmsg = kmsg_unlimited();
-    info!("modboot {} starting as PID {}", env!("CARGO_PKG_VERSION"), rustix::process::getpid().as_raw_nonzero().get());
+    info!("modboot {} starting", env!("CARGO_PKG_VERSION"));
 
     let mut cmdline_buf = [0u8; CMDLINE_MAX];
     let cmdline = read_cmdline(&mut cmdline_buf);
     let bp = BootParams::parse(cmdline);
     if let Some(p) = bp.invalid {
-        warn!("ignoring {}={}: not a number", B(p.key), B(p.value.unwrap_or(b"")));
+        warn!(
+            "ignoring {}={}: not a number",
+            B(p.key),
+            B(p.value.unwrap_or(b""))
+        );
     }
 
     let modules_start = clock::now();
@@ -90,14 +100,26 @@ pub fn main(args: sys::Args) -> ! {
                 );
             }
         }
-        Err(BlobError::Open(e)) => error!("cannot open {}: {}; not loading any module", B(BLOB_PATH.to_bytes()), E(e)),
-        Err(BlobError::Bad(source, e)) => error!("blob ({}) is unusable: {}; not loading any module", source, e.describe()),
+        Err(BlobError::Open(e)) => error!(
+            "cannot open {}: {}; not loading any module",
+            B(BLOB_PATH.to_bytes()),
+            E(e)
+        ),
+        Err(BlobError::Bad(source, e)) => error!(
+            "blob ({}) is unusable: {}; not loading any module",
+            source,
+            e.describe()
+        ),
     }
 
     let root_start = clock::now();
     if root::mount_root(&bp).is_ok() {
         devkmsg.restore();
-        let t = Timings { start, modules: root_start - modules_start, root: clock::since(root_start) };
+        let t = Timings {
+            start,
+            modules: root_start - modules_start,
+            root: clock::since(root_start),
+        };
         switch_root::switch_root(&bp, &args, &t);
     }
     error!("cannot continue the boot; halting (PID 1 stays alive so the kernel does not panic)");
@@ -116,18 +138,42 @@ fn early_mounts() {
     const NOSUID: MountFlags = MountFlags::NOSUID;
     let mounts: [(&CStr, &CStr, MountFlags, &CStr); 4] = [
         (c"/dev", c"devtmpfs", NOSUID, c"mode=0755"),
-        (c"/proc", c"proc", NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC), c""),
-        (c"/sys", c"sysfs", NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC), c""),
-        (c"/run", c"tmpfs", NOSUID.union(MountFlags::NODEV), c"mode=0755"),
+        (
+            c"/proc",
+            c"proc",
+            NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC),
+            c"",
+        ),
+        (
+            c"/sys",
+            c"sysfs",
+            NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC),
+            c"",
+        ),
+        (
+            c"/run",
+            c"tmpfs",
+            NOSUID.union(MountFlags::NODEV),
+            c"mode=0755",
+        ),
     ];
     for (i, (target, fstype, flags, data)) in mounts.into_iter().enumerate() {
         let _ = rustix::fs::mkdir(target, Mode::from_raw_mode(0o755));
         match rustix::mount::mount(fstype, target, fstype, flags, data) {
             Ok(()) | Err(Errno::BUSY) => {}
-            Err(e) => error!("cannot mount {} on {}: {}", B(fstype.to_bytes()), B(target.to_bytes()), E(e)),
+            Err(e) => error!(
+                "cannot mount {} on {}: {}",
+                B(fstype.to_bytes()),
+                B(target.to_bytes()),
+                E(e)
+            ),
         }
         if i == 0 {
-            match rustix::fs::open(c"/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()) {
+            match rustix::fs::open(
+                c"/dev/kmsg",
+                OFlags::WRONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
                 Ok(fd) => sys::set_log_fd(fd),
                 Err(e) => error!("cannot open /dev/kmsg: {}; logging to the console", E(e)),
             }
@@ -166,7 +212,10 @@ fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
     match read_file(c"/proc/cmdline", buf) {
         Ok(s) => {
             if s.len() == CMDLINE_MAX {
-                warn!("kernel command line longer than {} bytes; the rest is ignored", CMDLINE_MAX);
+                warn!(
+                    "kernel command line longer than {} bytes; the rest is ignored",
+                    CMDLINE_MAX
+                );
             }
             // Safe to re-borrow: read_file returned a prefix of buf.
             let n = s.len();
@@ -209,11 +258,18 @@ enum BlobError {
 fn load_blob() -> Result<(Blob<'static>, &'static str), BlobError> {
     if !EMBEDDED_BLOB.is_empty() {
         let source = "embedded";
-        return Blob::new_checked(EMBEDDED_BLOB).map(|b| (b, source)).map_err(|e| BlobError::Bad(source, e));
+        return Blob::new_checked(EMBEDDED_BLOB)
+            .map(|b| (b, source))
+            .map_err(|e| BlobError::Bad(source, e));
     }
     let source = "/etc/modboot.blob";
-    let fd = rustix::fs::open(BLOB_PATH, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(BlobError::Open)?;
+    let fd = rustix::fs::open(BLOB_PATH, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(BlobError::Open)?;
     let len = rustix::fs::fstat(&fd).map_err(BlobError::Open)?.st_size as usize;
-    let bytes = sys::Mapping::file(&fd, len).map_err(BlobError::Open)?.leak();
-    Blob::new_checked(bytes).map(|b| (b, source)).map_err(|e| BlobError::Bad(source, e))
+    let bytes = sys::Mapping::file(&fd, len)
+        .map_err(BlobError::Open)?
+        .leak();
+    Blob::new_checked(bytes)
+        .map(|b| (b, source))
+        .map_err(|e| BlobError::Bad(source, e))
 }

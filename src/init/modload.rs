@@ -48,8 +48,12 @@ pub fn load_boot_modules(blob: &Blob<'_>, cmdline: &[u8]) -> Summary {
         let end = prefix.len() + release.len();
         match dir_path.get_mut(..end) {
             Some(p) => {
-                p.get_mut(..prefix.len()).unwrap_or(&mut []).copy_from_slice(prefix);
-                p.get_mut(prefix.len()..).unwrap_or(&mut []).copy_from_slice(release);
+                p.get_mut(..prefix.len())
+                    .unwrap_or(&mut [])
+                    .copy_from_slice(prefix);
+                p.get_mut(prefix.len()..)
+                    .unwrap_or(&mut [])
+                    .copy_from_slice(release);
             }
             None => {
                 error!("kernel release {} too long", blob.release());
@@ -57,7 +61,11 @@ pub fn load_boot_modules(blob: &Blob<'_>, cmdline: &[u8]) -> Summary {
             }
         }
         let path = dir_path.get(..end).unwrap_or(&[]);
-        match rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+        match rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
             Ok(d) => d,
             Err(e) => {
                 error!("cannot open {}: {}; not loading any module", B(path), E(e));
@@ -68,26 +76,51 @@ pub fn load_boot_modules(blob: &Blob<'_>, cmdline: &[u8]) -> Summary {
     let mut seen = ModSet::new();
     let mut failed = ModSet::new();
     for index in blob.load_list() {
-        walk(blob, index, &mut seen, |m| load_one(blob, &dir, m, cmdline, &mut failed, &mut sum));
+        walk(blob, index, &mut seen, |m| {
+            load_one(blob, &dir, m, cmdline, &mut failed, &mut sum)
+        });
     }
     sum
 }
 
-fn load_one(blob: &Blob<'_>, dir: &OwnedFd, m: Module<'_>, cmdline: &[u8], failed: &mut ModSet, sum: &mut Summary) {
+fn load_one(
+    blob: &Blob<'_>,
+    dir: &OwnedFd,
+    m: Module<'_>,
+    cmdline: &[u8],
+    failed: &mut ModSet,
+    sum: &mut Summary,
+) {
     let give_up = |failed: &mut ModSet, sum: &mut Summary| {
         failed.insert(m.index());
         sum.failed += 1;
     };
     if let Some(dep) = m.deps().find(|&d| failed.contains(d)) {
         let dep = blob.module(dep).map(|d| d.name()).unwrap_or("?");
-        error!("not loading {}: it needs {}, which did not load", m.name(), dep);
+        error!(
+            "not loading {}: it needs {}, which did not load",
+            m.name(),
+            dep
+        );
         return give_up(failed, sum);
     }
     let mut buf = [0u8; PARAMS_MAX];
-    let params = match write_module_params(m.options().as_bytes(), cmdline, m.name().as_bytes(), &mut buf) {
-        Ok(n) => buf.get(..=n).and_then(|b| CStr::from_bytes_with_nul(b).ok()).unwrap_or(c""),
+    let params = match write_module_params(
+        m.options().as_bytes(),
+        cmdline,
+        m.name().as_bytes(),
+        &mut buf,
+    ) {
+        Ok(n) => buf
+            .get(..=n)
+            .and_then(|b| CStr::from_bytes_with_nul(b).ok())
+            .unwrap_or(c""),
         Err(_) => {
-            error!("not loading {}: its parameters are longer than {} bytes", m.name(), PARAMS_MAX);
+            error!(
+                "not loading {}: its parameters are longer than {} bytes",
+                m.name(),
+                PARAMS_MAX
+            );
             return give_up(failed, sum);
         }
     };
@@ -95,18 +128,35 @@ fn load_one(blob: &Blob<'_>, dir: &OwnedFd, m: Module<'_>, cmdline: &[u8], faile
     match load(dir, m.path(), params) {
         Ok(()) => {
             sum.loaded += 1;
-            info!("loaded {} in {}{}{}", m.name(), Ms(clock::since(start)), Sep(params), B(params.to_bytes()));
+            info!(
+                "loaded {} in {}{}{}",
+                m.name(),
+                Ms(clock::since(start)),
+                Sep(params),
+                B(params.to_bytes())
+            );
         }
         Err(Failure::Kernel(Errno::EXIST)) => {
             sum.present += 1;
             info!("{} was already loaded", m.name());
         }
         Err(Failure::Open(e)) => {
-            error!("cannot open module {} (/lib/modules/{}/{}): {}", m.name(), blob.release(), B(m.path().to_bytes()), E(e));
+            error!(
+                "cannot open module {} (/lib/modules/{}/{}): {}",
+                m.name(),
+                blob.release(),
+                B(m.path().to_bytes()),
+                E(e)
+            );
             give_up(failed, sum);
         }
         Err(Failure::Kernel(e)) => {
-            error!("the kernel refused module {}: {}{}", m.name(), E(e), hint(e));
+            error!(
+                "the kernel refused module {}: {}{}",
+                m.name(),
+                E(e),
+                hint(e)
+            );
             give_up(failed, sum);
         }
     }
@@ -115,7 +165,8 @@ fn load_one(blob: &Blob<'_>, dir: &OwnedFd, m: Module<'_>, cmdline: &[u8], faile
 /// `finit_module` on the file; `init_module` on its bytes where the kernel
 /// has no `finit_module`.
 fn load(dir: &OwnedFd, path: &CStr, params: &CStr) -> Result<(), Failure> {
-    let fd = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::Open)?;
+    let fd = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(Failure::Open)?;
     match rustix::system::finit_module(&fd, params, 0) {
         Err(Errno::NOSYS) => {
             let len = rustix::fs::fstat(&fd).map_err(Failure::Open)?.st_size as usize;
@@ -129,9 +180,13 @@ fn load(dir: &OwnedFd, path: &CStr, params: &CStr) -> Result<(), Failure> {
 /// What an errno from module loading usually means.
 fn hint(e: Errno) -> &'static str {
     match e {
-        Errno::NOEXEC => " (not a valid module for this kernel, or compressed in a format the kernel cannot read)",
+        Errno::NOEXEC => {
+            " (not a valid module for this kernel, or compressed in a format the kernel cannot read)"
+        }
         Errno::NOKEY | Errno::KEYREJECTED => " (its signature was rejected)",
-        Errno::PERM => " (module loading is disabled, or the module is listed in module_blacklist=)",
+        Errno::PERM => {
+            " (module loading is disabled, or the module is listed in module_blacklist=)"
+        }
         Errno::NOENT => " (unknown symbol: a dependency is missing; see dmesg)",
         Errno::INVAL => " (invalid parameter or module; see dmesg)",
         _ => "",
@@ -142,7 +197,14 @@ fn hint(e: Errno) -> &'static str {
 struct Sep<'a>(&'a CStr);
 
 impl ufmt::uDisplay for Sep<'_> {
-    fn fmt<W: ufmt::uWrite + ?Sized>(&self, f: &mut ufmt::Formatter<'_, W>) -> Result<(), W::Error> {
-        if self.0.is_empty() { Ok(()) } else { f.write_str(", params ") }
+    fn fmt<W: ufmt::uWrite + ?Sized>(
+        &self,
+        f: &mut ufmt::Formatter<'_, W>,
+    ) -> Result<(), W::Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            f.write_str(", params ")
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::kmsg::{B, E, Ms};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modboot::cmdline::BootParams;
+use modboot::fstypes;
 use rustix::fs::{FileType, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 use rustix::mount::MountFlags;
@@ -39,24 +40,36 @@ pub fn mount_root(bp: &BootParams<'_>) -> Result<(), ()> {
 }
 
 fn is_block_device(path: &[u8]) -> bool {
-    rustix::fs::stat(path).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::BlockDevice)
+    rustix::fs::stat(path)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::BlockDevice)
 }
 
 fn wait_for_device(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
     if is_block_device(root) {
         return Ok(());
     }
-    let timeout_s = if bp.rootwait { None } else { Some(bp.rootdelay.unwrap_or(DEFAULT_TIMEOUT_S)) };
+    let timeout_s = if bp.rootwait {
+        None
+    } else {
+        Some(bp.rootdelay.unwrap_or(DEFAULT_TIMEOUT_S))
+    };
     match timeout_s {
         Some(s) => info!("waiting up to {} s for root device {}", s, B(root)),
-        None => info!("waiting for root device {} (rootwait: no time limit)", B(root)),
+        None => info!(
+            "waiting for root device {} (rootwait: no time limit)",
+            B(root)
+        ),
     }
     let start = clock::now();
     let mut next_note = 10u64;
     loop {
         clock::sleep_ms(POLL_MS);
         if is_block_device(root) {
-            info!("root device {} appeared after {}", B(root), Ms(clock::since(start)));
+            info!(
+                "root device {} appeared after {}",
+                B(root),
+                Ms(clock::since(start))
+            );
             return Ok(());
         }
         let waited_s = clock::since(start) / 1_000_000_000;
@@ -66,7 +79,11 @@ fn wait_for_device(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
                 return Err(());
             }
             None if waited_s >= next_note => {
-                info!("still waiting for root device {} after {} s", B(root), waited_s);
+                info!(
+                    "still waiting for root device {} after {} s",
+                    B(root),
+                    waited_s
+                );
                 next_note *= 2;
             }
             _ => {}
@@ -77,7 +94,12 @@ fn wait_for_device(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
 /// The one line that says the root device did not appear, and what did.
 fn log_missing_device(root: &[u8], waited_s: u32) {
     crate::kmsg::emit(crate::kmsg::ERR, |l| {
-        let _ = ufmt::uwrite!(l, "root device {} did not appear within {} s; block devices present:", B(root), waited_s);
+        let _ = ufmt::uwrite!(
+            l,
+            "root device {} did not appear within {} s; block devices present:",
+            B(root),
+            waited_s
+        );
         let mut any = false;
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         if let Ok(dir) = rustix::fs::open(c"/sys/class/block", flags, Mode::empty()) {
@@ -122,7 +144,7 @@ fn mount(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
     };
     let mut read_only = !bp.read_write;
     let mut last: Option<(&[u8], Errno)> = None;
-    for fstype in candidate_types(types, bp.rootfstype.is_some()) {
+    for fstype in fstypes::candidates(types, bp.rootfstype.is_some()) {
         loop {
             let mut flags = MountFlags::SILENT;
             if read_only {
@@ -142,7 +164,10 @@ fn mount(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
                 }
                 // As the kernel does: a device that refuses writes is mounted read-only.
                 Err(Errno::ACCESS | Errno::ROFS) if !read_only => {
-                    warn!("{} refuses read-write mounting; mounting it read-only", B(root));
+                    warn!(
+                        "{} refuses read-write mounting; mounting it read-only",
+                        B(root)
+                    );
                     read_only = true;
                 }
                 Err(e) => {
@@ -153,27 +178,15 @@ fn mount(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
         }
     }
     match last {
-        Some((fstype, e)) => error!("cannot mount root {}: last tried {}: {}", B(root), B(fstype), E(e)),
+        Some((fstype, e)) => error!(
+            "cannot mount root {}: last tried {}: {}",
+            B(root),
+            B(fstype),
+            E(e)
+        ),
         None => error!("cannot mount root {}: no filesystem type to try", B(root)),
     }
     Err(())
-}
-
-/// The types to try: `rootfstype=`'s comma-separated list, or the block
-/// filesystems of `/proc/filesystems` (lines not starting with `nodev`).
-fn candidate_types(types: &[u8], from_cmdline: bool) -> impl Iterator<Item = &[u8]> {
-    let sep: fn(&u8) -> bool = if from_cmdline { |c| *c == b',' } else { |c| *c == b'\n' };
-    types.split(sep).filter_map(move |item| {
-        if from_cmdline {
-            return (!item.is_empty()).then_some(item);
-        }
-        // "nodev\tproc" or "\text4"
-        let (flag, name) = match item.iter().position(|&c| c == b'\t') {
-            Some(i) => (item.get(..i).unwrap_or(&[]), item.get(i + 1..).unwrap_or(&[])),
-            None => (&[][..], item),
-        };
-        (flag.is_empty() && !name.is_empty()).then_some(name)
-    })
 }
 
 /// Copy `s` into `buf` with a NUL; `None` if it does not fit.

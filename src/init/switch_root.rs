@@ -26,8 +26,12 @@ use rustix::mount::UnmountFlags;
 
 /// The kernel's own fallbacks when `init=` is not given (init/main.c).
 const DEFAULT_INITS: [&[u8]; 4] = [b"/sbin/init", b"/etc/init", b"/bin/init", b"/bin/sh"];
-const API_MOUNTS: [(&CStr, &CStr); 4] =
-    [(c"/dev", c"/root/dev"), (c"/proc", c"/root/proc"), (c"/sys", c"/root/sys"), (c"/run", c"/root/run")];
+const API_MOUNTS: [(&CStr, &CStr); 4] = [
+    (c"/dev", c"/root/dev"),
+    (c"/proc", c"/root/proc"),
+    (c"/sys", c"/root/sys"),
+    (c"/run", c"/root/run"),
+];
 const RAMFS_MAGIC: u64 = 0x8584_58f6;
 const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// The kernel passes init at most 32 arguments (MAX_INIT_ARGS).
@@ -35,33 +39,59 @@ const MAX_ARGS: usize = 40;
 const MAX_DEPTH: u32 = 64;
 
 pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
-    let root = match rustix::fs::open(NEW_ROOT, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+    let root = match rustix::fs::open(
+        NEW_ROOT,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
         Ok(fd) => fd,
         Err(e) => return error!("cannot open /root: {}", E(e)),
     };
-    let Some(init) = choose_init(&root, bp.init) else { return };
+    let Some(init) = choose_init(&root, bp.init) else {
+        return;
+    };
 
     let (dev, on_ramfs) = match (rustix::fs::stat(c"/"), rustix::fs::statfs(c"/")) {
-        (Ok(st), Ok(fs)) => (st.st_dev, matches!(fs.f_type as u64, RAMFS_MAGIC | TMPFS_MAGIC)),
+        (Ok(st), Ok(fs)) => (
+            st.st_dev,
+            matches!(fs.f_type as u64, RAMFS_MAGIC | TMPFS_MAGIC),
+        ),
         _ => (0, false),
     };
     if !on_ramfs {
-        return error!("/ is not an initramfs (ramfs or tmpfs): refusing to switch root away from it");
+        return error!(
+            "/ is not an initramfs (ramfs or tmpfs): refusing to switch root away from it"
+        );
     }
 
     for (from, to) in API_MOUNTS {
-        if rustix::fs::stat(to).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory) {
+        if rustix::fs::stat(to)
+            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
+        {
             if let Err(e) = rustix::mount::mount_move(from, to) {
-                warn!("cannot move {} to {}: {}", B(from.to_bytes()), B(to.to_bytes()), E(e));
+                warn!(
+                    "cannot move {} to {}: {}",
+                    B(from.to_bytes()),
+                    B(to.to_bytes()),
+                    E(e)
+                );
             }
         } else {
-            warn!("the root has no {}; unmounting {}", B(from.to_bytes()), B(from.to_bytes()));
+            warn!(
+                "the root has no {}; unmounting {}",
+                B(from.to_bytes()),
+                B(from.to_bytes())
+            );
             let _ = rustix::mount::unmount(from, UnmountFlags::DETACH);
         }
     }
 
     let freed_start = clock::now();
-    match rustix::fs::open(c"/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+    match rustix::fs::open(
+        c"/",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
         Ok(fd) => {
             let mut left = 0u32;
             delete_contents(&fd, dev, 0, &mut left);
@@ -102,12 +132,20 @@ fn choose_init<'a>(root: &OwnedFd, requested: Option<&'a [u8]>) -> Option<&'a [u
     if let Some(path) = requested {
         match check_executable(root, path) {
             Ok(()) => return Some(path),
-            Err(e) => error!("init={} is not an executable file in the root: {}; trying the defaults", B(path), E(e)),
+            Err(e) => error!(
+                "init={} is not an executable file in the root: {}; trying the defaults",
+                B(path),
+                E(e)
+            ),
         }
     }
-    let found = DEFAULT_INITS.into_iter().find(|p| check_executable(root, p).is_ok());
+    let found = DEFAULT_INITS
+        .into_iter()
+        .find(|p| check_executable(root, p).is_ok());
     if found.is_none() {
-        error!("no init in the root: none of /sbin/init, /etc/init, /bin/init, /bin/sh is an executable file");
+        error!(
+            "no init in the root: none of /sbin/init, /etc/init, /bin/init, /bin/sh is an executable file"
+        );
     }
     found
 }
@@ -163,7 +201,11 @@ fn delete_contents(dir: &impl AsFd, dev: u64, depth: u32, left: &mut u32) {
                 _ => {}
             }
         }
-        let flags = if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+        let flags = if is_dir {
+            AtFlags::REMOVEDIR
+        } else {
+            AtFlags::empty()
+        };
         if rustix::fs::unlinkat(dir, name, flags).is_err() {
             *left += 1;
         }
@@ -173,7 +215,9 @@ fn delete_contents(dir: &impl AsFd, dev: u64, depth: u32, left: &mut u32) {
 /// Exec `path` with the kernel's arguments after `argv[0]` and its environment.
 fn exec(path: &[u8], args: &Args) -> Errno {
     let mut path_buf = [0u8; 512];
-    let Some(path) = cstr(path, &mut path_buf) else { return Errno::NAMETOOLONG };
+    let Some(path) = cstr(path, &mut path_buf) else {
+        return Errno::NAMETOOLONG;
+    };
     let mut argv = [core::ptr::null::<u8>(); MAX_ARGS];
     let mut n = 0;
     for (i, slot) in argv.iter_mut().take(MAX_ARGS - 1).enumerate() {
@@ -187,7 +231,11 @@ fn exec(path: &[u8], args: &Args) -> Errno {
         }
     }
     if n < args.len() {
-        warn!("passing only the first {} of {} arguments to init", n, args.len());
+        warn!(
+            "passing only the first {} of {} arguments to init",
+            n,
+            args.len()
+        );
     }
     sys::execve(path, argv.get(..=n).unwrap_or(&[]), args.envp())
 }

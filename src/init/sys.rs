@@ -173,7 +173,10 @@ static KMSG_FD: AtomicI32 = AtomicI32::new(-1);
 /// Only the first call takes effect.
 pub fn set_log_fd(fd: OwnedFd) {
     let raw = fd.into_raw_fd();
-    if KMSG_FD.compare_exchange(-1, raw, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+    if KMSG_FD
+        .compare_exchange(-1, raw, Ordering::Relaxed, Ordering::Relaxed)
+        .is_err()
+    {
         // SAFETY: `raw` came from `into_raw_fd` just above; nothing else owns it.
         unsafe { rustix::io::close(raw) };
     }
@@ -187,7 +190,11 @@ pub fn log_fd() -> (BorrowedFd<'static>, bool) {
     // closed while it is stored; fd 2 may be closed, and then writes fail
     // with EBADF, which is harmless.
     unsafe {
-        if fd >= 0 { (BorrowedFd::borrow_raw(fd), true) } else { (BorrowedFd::borrow_raw(2), false) }
+        if fd >= 0 {
+            (BorrowedFd::borrow_raw(fd), true)
+        } else {
+            (BorrowedFd::borrow_raw(2), false)
+        }
     }
 }
 
@@ -201,12 +208,24 @@ impl Mapping {
     /// Map the file `fd` (of length `len`) read-only.
     pub fn file(fd: impl AsFd, len: usize) -> io::Result<Mapping> {
         if len == 0 {
-            return Ok(Mapping { ptr: core::ptr::null_mut(), len: 0 });
+            return Ok(Mapping {
+                ptr: core::ptr::null_mut(),
+                len: 0,
+            });
         }
         use rustix::mm::{MapFlags, ProtFlags, mmap};
         // SAFETY: a fresh mapping chosen by the kernel (null hint) aliases no
         // Rust object; it is only ever read through `bytes`.
-        let ptr = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, fd, 0)? };
+        let ptr = unsafe {
+            mmap(
+                core::ptr::null_mut(),
+                len,
+                ProtFlags::READ,
+                MapFlags::PRIVATE,
+                fd,
+                0,
+            )?
+        };
         Ok(Mapping { ptr, len })
     }
 
@@ -250,9 +269,22 @@ pub fn execve(path: &CStr, argv: &[*const u8], envp: *const *const u8) -> Errno 
     // SAFETY: `argv` is NULL-terminated (checked) and its strings are valid
     // per this function's contract; `envp` is the kernel-provided environment.
     let ret = unsafe {
-        crate::arch::syscall3(crate::arch::nr::EXECVE, path.as_ptr() as usize, argv.as_ptr() as usize, envp as usize)
+        crate::arch::syscall3(
+            crate::arch::nr::EXECVE,
+            path.as_ptr() as usize,
+            argv.as_ptr() as usize,
+            envp as usize,
+        )
     };
     Errno::from_raw_os_error(-ret as i32)
+}
+
+/// End the process. Only for when modboot is not PID 1.
+pub fn exit(code: i32) -> ! {
+    loop {
+        // SAFETY: exit_group takes a plain integer and does not return.
+        unsafe { crate::arch::syscall3(crate::arch::nr::EXIT_GROUP, code as usize, 0, 0) };
+    }
 }
 
 /// `CLOCK_MONOTONIC` in nanoseconds (0 if the clock cannot be read).
@@ -260,10 +292,18 @@ pub fn monotonic_ns() -> u64 {
     const CLOCK_MONOTONIC: usize = 1;
     let mut ts = [0i64; 2]; // struct timespec on 64-bit: tv_sec, tv_nsec
     // SAFETY: `ts` is a writable struct timespec for the duration of the call.
-    let ret =
-        unsafe { crate::arch::syscall3(crate::arch::nr::CLOCK_GETTIME, CLOCK_MONOTONIC, ts.as_mut_ptr() as usize, 0) };
+    let ret = unsafe {
+        crate::arch::syscall3(
+            crate::arch::nr::CLOCK_GETTIME,
+            CLOCK_MONOTONIC,
+            ts.as_mut_ptr() as usize,
+            0,
+        )
+    };
     if ret != 0 {
         return 0;
     }
-    (ts[0] as u64).wrapping_mul(1_000_000_000).wrapping_add(ts[1] as u64)
+    (ts[0] as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts[1] as u64)
 }

@@ -17,6 +17,7 @@ core::arch::global_asm!(
 /// Syscall numbers used through [`syscall3`].
 pub mod nr {
     pub const EXECVE: usize = 221;
+    pub const EXIT_GROUP: usize = 94;
     pub const CLOCK_GETTIME: usize = 113;
 }
 

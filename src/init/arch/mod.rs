@@ -1,10 +1,10 @@
 //! Everything architecture-specific in the init, one file per architecture:
 //! - `_start`, which takes the stack pointer the kernel left (argc, argv,
 //!   envp, auxv) and calls `sys::start` with it;
-//! - `syscall3` and the numbers of the two system calls made without rustix:
-//!   `execve` (rustix has no public wrapper) and `clock_gettime` (rustix's
-//!   goes through a vDSO parser that costs kilobytes; the init reads the
-//!   clock a few dozen times).
+//! - `syscall3` and the numbers of the system calls made without rustix:
+//!   `execve` and `exit_group` (rustix has no public wrapper) and
+//!   `clock_gettime` (rustix's goes through a vDSO parser that costs
+//!   kilobytes; the init reads the clock a few dozen times).
 
 #![allow(unsafe_code)]
 

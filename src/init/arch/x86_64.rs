@@ -17,6 +17,7 @@ core::arch::global_asm!(
 /// Syscall numbers used through [`syscall3`].
 pub mod nr {
     pub const EXECVE: usize = 59;
+    pub const EXIT_GROUP: usize = 231;
     pub const CLOCK_GETTIME: usize = 228;
 }
 
