@@ -246,6 +246,7 @@ fn boots_to_the_real_root_with_the_blob_in_the_image() {
         c.expect(&format!("GUEST: mounted {m}"));
     }
     c.expect_not("modboot: cannot");
+    c.expect_not("could not be deleted");
     c.expect_not("Attempted to kill init");
 }
 
@@ -314,4 +315,92 @@ fn blob_for_another_kernel_release_is_refused_clearly() {
     // Without its driver the disk never shows up, and the line says so.
     c.expect("modboot: root device /dev/vda did not appear within 2 s");
     c.expect_not("Attempted to kill init");
+}
+
+/// A copy of the module tree's index files and the virtio modules, with
+/// `virtio_ring.ko` cut in half: a module the kernel must reject.
+fn tree_with_broken_virtio_ring() -> PathBuf {
+    let a = artifacts();
+    let src = Path::new(a.get("tree"));
+    let dst = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("broken-tree")
+        .join(a.get("release"));
+    let _ = std::fs::remove_dir_all(&dst);
+    for f in ["modules.dep", "modules.builtin", "modules.order"] {
+        std::fs::create_dir_all(&dst).unwrap();
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let tree = ModTree::open(src, None).unwrap();
+    for m in ["virtio_pci", "virtio_blk"] {
+        let i = tree.find(m).unwrap();
+        for j in tree.load_order(i).chain([i]) {
+            let path = &tree.modules[j].path;
+            let mut bytes = std::fs::read(src.join(path)).unwrap();
+            if tree.modules[j].name == "virtio_ring" {
+                bytes.truncate(bytes.len() / 2);
+            }
+            std::fs::create_dir_all(dst.join(path).parent().unwrap()).unwrap();
+            std::fs::write(dst.join(path), bytes).unwrap();
+        }
+    }
+    dst
+}
+
+fn mkimage(args: &[&str]) {
+    let status = Command::new(root().join("initramfs/mkimage"))
+        .args(args)
+        .status()
+        .expect("run initramfs/mkimage");
+    assert!(status.success(), "initramfs/mkimage {args:?} failed");
+}
+
+#[test]
+fn rejected_module_and_its_dependents_are_named() {
+    let tree = tree_with_broken_virtio_ring();
+    let image = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("broken.img");
+    let list = root().join("initramfs/virtio.list");
+    mkimage(&[
+        "--tree",
+        tree.to_str().unwrap(),
+        "--list",
+        list.to_str().unwrap(),
+        "-o",
+        image.to_str().unwrap(),
+    ]);
+    let c = Boot {
+        name: "broken-module",
+        image: image.to_str().unwrap(),
+        disk: true,
+        append: "root=/dev/vda rootdelay=2",
+        until: Some(("modboot: cannot continue the boot", Duration::from_secs(2))),
+    }
+    .run();
+    c.expect("modboot: the kernel refused module virtio_ring: ENOEXEC");
+    c.expect("modboot: not loading virtio: it needs virtio_ring, which did not load");
+    c.expect("modboot: not loading virtio_blk: it needs virtio_ring, which did not load");
+    c.expect("modboot: modules: 2 loaded, 0 already present, 4 failed");
+    c.expect("modboot: root device /dev/vda did not appear within 2 s");
+    c.expect_not("Attempted to kill init");
+}
+
+#[test]
+fn image_is_the_same_bytes_for_the_same_inputs() {
+    let a = artifacts();
+    let again = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("again.img");
+    let list = root().join("initramfs/virtio.list");
+    let conf = root().join("initramfs/modprobe.d");
+    mkimage(&[
+        "--tree",
+        a.get("tree"),
+        "--list",
+        list.to_str().unwrap(),
+        "--config",
+        conf.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert!(
+        std::fs::read(&again).unwrap() == std::fs::read(a.get("image_file")).unwrap(),
+        "image differs"
+    );
 }
