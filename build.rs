@@ -4,27 +4,39 @@
 //! `MODBOOT_MODULES` (module names, separated by commas or spaces) set, this
 //! resolves the selection with the same host code `mkmodboot` uses and writes
 //! the blob to `$OUT_DIR/modboot.blob`, which the init includes and uses
-//! instead of a blob file. Otherwise that file is empty. Optional:
-//! `MODBOOT_CONFIG` (modprobe.d directories or files, `:`-separated) and
-//! `MODBOOT_RELEASE`. Without `MODBOOT_TREE` the init reads
-//! `/etc/modboot.blob` at boot.
+//! instead of a blob file. Optional: `MODBOOT_PACK` (more names, packed but
+//! not loaded at boot), `MODBOOT_CONFIG` (modprobe.d directories or files,
+//! `:`-separated) and `MODBOOT_RELEASE`. Without `MODBOOT_TREE` that file is
+//! empty and the init reads `/etc/modboot.blob` at boot.
 
 #![allow(dead_code)]
 
 #[path = "src/blob.rs"]
 mod blob;
+#[path = "src/cmdline.rs"]
+mod cmdline;
 #[path = "src/crc32.rs"]
 mod crc32;
+#[path = "src/glob.rs"]
+mod glob;
 #[path = "src/host/mod.rs"]
 mod host;
+#[path = "src/kcmdline.rs"]
+mod kcmdline;
 #[path = "src/modname.rs"]
 mod modname;
+#[path = "src/resolve.rs"]
+mod resolve;
 
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=src/blob.rs");
+    for f in [
+        "blob", "cmdline", "crc32", "glob", "kcmdline", "modname", "resolve",
+    ] {
+        println!("cargo::rerun-if-changed=src/{f}.rs");
+    }
     println!("cargo::rerun-if-changed=src/host");
     for var in [
         "MODBOOT_TREE",
@@ -54,12 +66,16 @@ fn main() {
         std::fs::write(&out, []).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
         return;
     };
-    let names: Vec<String> = std::env::var("MODBOOT_MODULES")
-        .unwrap_or_default()
-        .split([',', ' ', '\n'])
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let list = |var: &str| -> Vec<String> {
+        std::env::var(var)
+            .unwrap_or_default()
+            .split([',', ' ', '\n'])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let names = list("MODBOOT_MODULES");
+    let pack = list("MODBOOT_PACK");
     if names.is_empty() {
         fail("MODBOOT_TREE is set but MODBOOT_MODULES names no module");
     }
@@ -69,7 +85,14 @@ fn main() {
         .filter(|s| !s.is_empty())
         .map(PathBuf::from)
         .collect();
-    for f in ["modules.dep", "modules.builtin", "modules.order"] {
+    for f in [
+        "modules.dep",
+        "modules.builtin",
+        "modules.order",
+        "modules.alias",
+        "modules.softdep",
+        "modules.builtin.modinfo",
+    ] {
         println!("cargo::rerun-if-changed={}", tree_dir.join(f).display());
     }
     for c in &configs {
@@ -80,8 +103,13 @@ fn main() {
         .filter(|r| !r.is_empty());
     let tree =
         host::modtree::ModTree::open(&tree_dir, release.as_deref()).unwrap_or_else(|e| fail(&e));
-    let config = host::modprobe_d::Config::load(&configs).unwrap_or_else(|e| fail(&e));
-    let sel = host::select::select(&tree, &config, &names).unwrap_or_else(|e| fail(&e));
+    let config = host::modprobe_d::Config::load(&configs, Some(&tree_dir.join("modules.softdep")))
+        .unwrap_or_else(|e| fail(&e));
+    for w in &config.warnings {
+        println!("cargo::warning={w}");
+    }
+    let sel =
+        host::select::select(&tree, &config, &names, &pack, false).unwrap_or_else(|e| fail(&e));
     let bytes = host::emit::emit(&sel.spec).unwrap_or_else(|e| fail(&e));
     std::fs::write(&out, &bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
     println!(

@@ -1,4 +1,5 @@
-//! The blob: modboot's compact, prebuilt index of a kernel's modules.
+//! The blob: modboot's compact, prebuilt index of a kernel's modules and
+//! their configuration, everything `modprobe` consults.
 //!
 //! This module owns the layout and the zero-copy reader; the one writer is
 //! `host::emit`, which takes its constants from here. Everything is
@@ -8,36 +9,55 @@
 //! header (32 bytes)
 //!    0  magic        8   b"MODBOOT\0"
 //!    8  version      u16 VERSION; a reader refuses any other
-//!   10  sections     u16 number of section descriptors that follow the header
-//!   12  total_len    u32 length of the whole blob, header included
-//!   16  crc32        u32 CRC-32 of the whole blob with this field read as zero
-//!   20  release      u32 string offset: the kernel release (`uname -r`) it was built for
+//!   10  flags        u16 FLAG_DEFLATE: the payload is stored raw-deflated (RFC 1951)
+//!   12  total_len    u32 length of the stored blob, header included
+//!   16  crc32        u32 CRC-32 of the stored blob with this field read as zero
+//!   20  payload_len  u32 length of the payload (once inflated)
 //!   24  reserved     8   zero
-//! section descriptors (12 bytes each)
-//!    0  kind         u16 one of `section::*`; unknown kinds are skipped
-//!    2  entry_size   u16 size of one entry; a reader checks it is at least what it reads
-//!    4  offset       u32 from the start of the blob
-//!    8  count        u32 number of entries
-//! section STRINGS    bytes; NUL-terminated strings, referred to by offset.
-//!                    Offset 0 is the empty string; the table ends with a NUL.
-//! section MODULES    entries (MODULE_SIZE bytes each), sorted by normalised name:
-//!    0  name         u32 string offset: module name, normalised (`_`, not `-`)
-//!    4  path         u32 string offset: path relative to /lib/modules/<release>
-//!    8  options      u32 string offset: options from configuration, space-separated
-//!   12  deps_start   u32 index of the first entry in DEPS
-//!   16  deps_count   u16 number of DEPS entries: every dependency, in load order
-//!   18  flags        u16 zero for now
-//! section DEPS       u16 module indices
-//! section LOAD       u16 module indices: what to load at boot, in order
+//! payload (offsets below are from its start)
+//!    0  sections     u16 number of section descriptors that follow
+//!    2  reserved     u16 zero
+//!    4  release      u32 string offset: the kernel release (`uname -r`) it was built for
+//!    8  descriptors  12 bytes each:
+//!         0  kind        u16 one of `section::*`; unknown kinds are skipped
+//!         2  entry_size  u16 size of one entry; at least what the reader reads
+//!         4  offset      u32 from the start of the payload
+//!         8  count       u32 number of entries
 //! ```
 //!
-//! Future sections (aliases, softdeps, blacklist, builtin names) get new kinds:
-//! an older reader skips them, a newer one finds them, and records can grow
-//! because every section states its entry size.
+//! Sections (`str` is a u32 offset into STRINGS; lists keep the order of
+//! their source unless said otherwise):
 //!
-//! [`Blob::new_checked`] validates everything once: header, checksum, section
-//! bounds, every string offset, every module index. After it succeeded no
-//! accessor can panic or return out-of-range data.
+//! ```text
+//! STRINGS          bytes: NUL-terminated strings; offset 0 is ""; ends with NUL
+//! MODULES          name str, path str, deps_start u32, deps_count u16, flags u16
+//!                  sorted by name (normalised, `_`); path relative to the tree
+//! DEPS             u16 module index: each module's dependencies, in load order
+//! LOAD             name str: what to load at boot (names or aliases, as modprobe takes)
+//! CONFIG_ALIASES   pattern str, target str            modprobe.d `alias`
+//! ALIASES          pattern str, target str, rank u32  modules.alias, sorted by rank
+//!                                                     (the target's modules.order position)
+//! BUILTIN          name str                           modules.builtin, sorted by name
+//! BUILTIN_ALIASES  pattern str, target str            aliases of built-in modules
+//! OPTIONS          name str, text str                 modprobe.d `options`
+//! COMMANDS         name str, command str, kind u32    modprobe.d `install` (1) / `remove` (2)
+//! SOFTDEPS         pattern str, first u32, pre u16, post u16
+//!                  modprobe.d and modules.softdep `softdep`, in kmod's file order;
+//!                  `pre` then `post` names from SOFTDEP_NAMES[first..]
+//! SOFTDEP_NAMES    name str
+//! BLACKLIST        name str                           modprobe.d `blacklist`
+//! ```
+//!
+//! Only STRINGS, MODULES, DEPS and LOAD must be present; a missing optional
+//! section reads as empty. Unknown section kinds are skipped, and entries
+//! can grow, because every section states its entry size.
+//!
+//! The payload is what readers index; the header around it is the container.
+//! [`Stored::new_checked`] checks the container (magic, version, length,
+//! checksum) and yields the payload, inflating it into a caller's buffer when
+//! it is deflated (no allocation). [`Blob::new_checked`] validates a payload
+//! once: section bounds, every string offset, every index and range. After it
+//! succeeded no accessor can panic or return out-of-range data.
 
 use crate::crc32::Crc32;
 use core::ffi::CStr;
@@ -45,40 +65,87 @@ use core::ffi::CStr;
 pub const MAGIC: [u8; 8] = *b"MODBOOT\0";
 pub const VERSION: u16 = 1;
 pub const HEADER_SIZE: usize = 32;
+/// The payload starts with its own small header, then the descriptors.
+pub const PAYLOAD_HEADER_SIZE: usize = 8;
 pub const SECTION_SIZE: usize = 12;
-pub const MODULE_SIZE: usize = 20;
+/// Header flag: the payload is raw deflate.
+pub const FLAG_DEFLATE: u16 = 1;
 /// Module indices are u16.
 pub const MAX_MODULES: usize = u16::MAX as usize;
+/// `COMMANDS` kinds.
+pub const COMMAND_INSTALL: u32 = 1;
+pub const COMMAND_REMOVE: u32 = 2;
 
 /// Byte ranges of the header and the records.
 pub mod field {
     use core::ops::Range;
     pub const MAGIC: Range<usize> = 0..8;
     pub const VERSION: Range<usize> = 8..10;
-    pub const SECTIONS: Range<usize> = 10..12;
+    pub const FLAGS: Range<usize> = 10..12;
     pub const TOTAL_LEN: Range<usize> = 12..16;
     pub const CRC32: Range<usize> = 16..20;
-    pub const RELEASE: Range<usize> = 20..24;
+    pub const PAYLOAD_LEN: Range<usize> = 20..24;
+
+    pub const SECTIONS: Range<usize> = 0..2;
+    pub const RELEASE: Range<usize> = 4..8;
 
     pub const SEC_KIND: Range<usize> = 0..2;
     pub const SEC_ENTRY_SIZE: Range<usize> = 2..4;
     pub const SEC_OFFSET: Range<usize> = 4..8;
     pub const SEC_COUNT: Range<usize> = 8..12;
 
-    pub const MOD_NAME: Range<usize> = 0..4;
-    pub const MOD_PATH: Range<usize> = 4..8;
-    pub const MOD_OPTIONS: Range<usize> = 8..12;
-    pub const MOD_DEPS_START: Range<usize> = 12..16;
-    pub const MOD_DEPS_COUNT: Range<usize> = 16..18;
-    pub const MOD_FLAGS: Range<usize> = 18..20;
+    /// Most entries are string offsets in these slots.
+    pub const STR0: Range<usize> = 0..4;
+    pub const STR1: Range<usize> = 4..8;
+    pub const WORD2: Range<usize> = 8..12;
+
+    pub const MOD_DEPS_START: Range<usize> = 8..12;
+    pub const MOD_DEPS_COUNT: Range<usize> = 12..14;
+    pub const MOD_FLAGS: Range<usize> = 14..16;
+
+    pub const SOFTDEP_FIRST: Range<usize> = 4..8;
+    pub const SOFTDEP_PRE: Range<usize> = 8..10;
+    pub const SOFTDEP_POST: Range<usize> = 10..12;
 }
 
-/// Section kinds.
+/// Section kinds, their entry sizes and which of their fields are strings.
 pub mod section {
     pub const STRINGS: u16 = 1;
     pub const MODULES: u16 = 2;
     pub const DEPS: u16 = 3;
     pub const LOAD: u16 = 4;
+    pub const CONFIG_ALIASES: u16 = 5;
+    pub const ALIASES: u16 = 6;
+    pub const BUILTIN: u16 = 7;
+    pub const BUILTIN_ALIASES: u16 = 8;
+    pub const OPTIONS: u16 = 9;
+    pub const COMMANDS: u16 = 10;
+    pub const SOFTDEPS: u16 = 11;
+    pub const SOFTDEP_NAMES: u16 = 12;
+    pub const BLACKLIST: u16 = 13;
+    /// One past the largest kind this reader knows.
+    pub const END: usize = 14;
+
+    /// `(entry size, offsets of string fields)` for each kind; index 0 unused.
+    pub const SHAPE: [(usize, &[usize]); END] = [
+        (0, &[]),
+        (1, &[]),
+        (16, &[0, 4]),
+        (2, &[]),
+        (4, &[0]),
+        (8, &[0, 4]),
+        (12, &[0, 4]),
+        (4, &[0]),
+        (8, &[0, 4]),
+        (8, &[0, 4]),
+        (12, &[0, 4]),
+        (12, &[0]),
+        (4, &[0]),
+        (4, &[0]),
+    ];
+
+    /// Sections every blob has.
+    pub const REQUIRED: [u16; 4] = [STRINGS, MODULES, DEPS, LOAD];
 }
 
 /// Why a blob was refused.
@@ -88,17 +155,23 @@ pub enum Error {
     Truncated,
     /// Does not start with [`MAGIC`].
     BadMagic,
+    /// Header flags this reader does not know.
+    Flags(u16),
+    /// The deflated payload does not inflate to its stated length.
+    Inflate,
+    /// The buffer for the inflated payload is too small.
+    NoRoom,
     /// A format version this reader does not know.
     Version(u16),
     /// The stored CRC-32 does not match the contents.
     Checksum,
-    /// A section lies outside the blob, has a too-small entry size, or is
+    /// A section lies outside the payload, has a too-small entry size, or is
     /// missing or repeated.
     BadSection(u16),
     /// A string offset outside the string table, or a table not NUL-terminated
     /// or not UTF-8.
     BadString,
-    /// A module index out of range, or a dependency list outside DEPS.
+    /// A module index or a list range out of bounds.
     BadIndex,
 }
 
@@ -108,6 +181,9 @@ impl Error {
         match self {
             Error::Truncated => "truncated",
             Error::BadMagic => "bad magic (not a modboot blob)",
+            Error::Flags(_) => "unknown header flags",
+            Error::Inflate => "compressed payload is corrupt",
+            Error::NoRoom => "no room to inflate the payload",
             Error::Version(_) => "unsupported format version",
             Error::Checksum => "checksum mismatch (corrupt)",
             Error::BadSection(_) => "bad section table",
@@ -131,19 +207,16 @@ pub(crate) fn u32_at(b: &[u8], r: core::ops::Range<usize>) -> u32 {
     }
 }
 
-/// A validated, read-only view of a blob.
+/// A checked container: header and checksum verified, payload located.
 #[derive(Clone, Copy)]
-pub struct Blob<'a> {
-    strings: &'a [u8],
-    modules: &'a [u8],
-    deps: &'a [u8],
-    load: &'a [u8],
-    module_size: usize,
-    release: u32,
+pub struct Stored<'a> {
+    stored: &'a [u8],
+    deflated: bool,
+    payload_len: usize,
 }
 
-impl<'a> Blob<'a> {
-    /// Validate `bytes` completely and return a view of it.
+impl<'a> Stored<'a> {
+    /// Check the container of a stored blob (trailing bytes are ignored).
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self, Error> {
         let header = bytes.get(..HEADER_SIZE).ok_or(Error::Truncated)?;
         if header.get(field::MAGIC) != Some(&MAGIC[..]) {
@@ -153,97 +226,239 @@ impl<'a> Blob<'a> {
         if version != VERSION {
             return Err(Error::Version(version));
         }
+        let flags = u16_at(header, field::FLAGS);
+        if flags & !FLAG_DEFLATE != 0 {
+            return Err(Error::Flags(flags));
+        }
         let total = u32_at(header, field::TOTAL_LEN) as usize;
-        let bytes = bytes.get(..total).ok_or(Error::Truncated)?;
         if total < HEADER_SIZE {
             return Err(Error::Truncated);
         }
+        let bytes = bytes.get(..total).ok_or(Error::Truncated)?;
         if checksum(bytes) != u32_at(header, field::CRC32) {
             return Err(Error::Checksum);
         }
+        let stored = bytes.get(HEADER_SIZE..).unwrap_or(&[]);
+        let deflated = flags & FLAG_DEFLATE != 0;
+        let payload_len = u32_at(header, field::PAYLOAD_LEN) as usize;
+        if !deflated && payload_len != stored.len() {
+            return Err(Error::Truncated);
+        }
+        Ok(Stored {
+            stored,
+            deflated,
+            payload_len,
+        })
+    }
 
+    /// Length of the stored blob, header included.
+    pub fn stored_len(&self) -> usize {
+        HEADER_SIZE + self.stored.len()
+    }
+
+    /// Length of the payload, once inflated.
+    pub fn payload_len(&self) -> usize {
+        self.payload_len
+    }
+
+    /// Whether the payload must be inflated (into a buffer of
+    /// [`payload_len`](Self::payload_len) bytes) before it can be read.
+    pub fn is_deflated(&self) -> bool {
+        self.deflated
+    }
+
+    /// The payload: the stored bytes themselves, or inflated into `buf`.
+    pub fn payload<'o>(&self, buf: &'o mut [u8]) -> Result<&'o [u8], Error>
+    where
+        'a: 'o,
+    {
+        if !self.deflated {
+            return Ok(self.stored);
+        }
+        let out = buf.get_mut(..self.payload_len).ok_or(Error::NoRoom)?;
+        let n = miniz_oxide::inflate::decompress_slice_iter_to_slice(
+            out,
+            core::iter::once(self.stored),
+            false,
+            false,
+        )
+        .map_err(|_| Error::Inflate)?;
+        if n != self.payload_len {
+            return Err(Error::Inflate);
+        }
+        Ok(buf.get(..n).unwrap_or(&[]))
+    }
+}
+
+/// The entries of one section.
+#[derive(Clone, Copy, Default)]
+struct Table<'a> {
+    data: &'a [u8],
+    entry: usize,
+}
+
+impl<'a> Table<'a> {
+    fn len(&self) -> usize {
+        self.data.len().checked_div(self.entry).unwrap_or(0)
+    }
+
+    /// Entry `i` (at least as long as the section's shape, once checked).
+    fn rec(&self, i: usize) -> &'a [u8] {
+        let start = i.saturating_mul(self.entry);
+        self.data
+            .get(start..start.saturating_add(self.entry))
+            .unwrap_or(&[])
+    }
+
+    fn iter(self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        (0..self.len()).map(move |i| self.rec(i))
+    }
+}
+
+/// A validated, read-only view of a blob's payload.
+#[derive(Clone, Copy)]
+pub struct Blob<'a> {
+    strings: &'a [u8],
+    tables: [Table<'a>; section::END],
+    release: u32,
+}
+
+impl<'a> Blob<'a> {
+    /// Check a stored blob and read its payload, inflating it into `buf` if
+    /// needed (`buf` must then hold [`Stored::payload_len`] bytes).
+    pub fn open(bytes: &'a [u8], buf: &'a mut [u8]) -> Result<Self, Error> {
+        Blob::new_checked(Stored::new_checked(bytes)?.payload(buf)?)
+    }
+
+    /// Validate a payload completely and return a view of it.
+    pub fn new_checked(bytes: &'a [u8]) -> Result<Self, Error> {
+        let header = bytes.get(..PAYLOAD_HEADER_SIZE).ok_or(Error::Truncated)?;
         let nsec = u16_at(header, field::SECTIONS) as usize;
-        let table_end = HEADER_SIZE + nsec * SECTION_SIZE;
-        let table = bytes.get(HEADER_SIZE..table_end).ok_or(Error::Truncated)?;
-        let mut found: [Option<(&[u8], usize)>; 5] = [None; 5];
-        for desc in table.chunks_exact(SECTION_SIZE) {
+        let table_end = PAYLOAD_HEADER_SIZE + nsec * SECTION_SIZE;
+        let descriptors = bytes
+            .get(PAYLOAD_HEADER_SIZE..table_end)
+            .ok_or(Error::Truncated)?;
+        let mut tables = [Table::default(); section::END];
+        let mut present = [false; section::END];
+        for desc in descriptors.chunks_exact(SECTION_SIZE) {
             let kind = u16_at(desc, field::SEC_KIND);
             let entry = u16_at(desc, field::SEC_ENTRY_SIZE) as usize;
             let offset = u32_at(desc, field::SEC_OFFSET) as usize;
             let count = u32_at(desc, field::SEC_COUNT) as usize;
-            let len = count.checked_mul(entry).ok_or(Error::BadSection(kind))?;
-            let end = offset.checked_add(len).ok_or(Error::BadSection(kind))?;
+            let bad = Error::BadSection(kind);
+            let len = count.checked_mul(entry).ok_or(bad)?;
+            let end = offset.checked_add(len).ok_or(bad)?;
             if offset < table_end {
-                return Err(Error::BadSection(kind));
+                return Err(bad);
             }
-            let data = bytes.get(offset..end).ok_or(Error::BadSection(kind))?;
-            let min_entry = match kind {
-                section::STRINGS => 1,
-                section::MODULES => MODULE_SIZE,
-                section::DEPS | section::LOAD => 2,
-                _ => continue, // a later format's section: not ours to read
+            let data = bytes.get(offset..end).ok_or(bad)?;
+            let Some(&(min_entry, _)) = section::SHAPE.get(kind as usize).filter(|_| kind != 0)
+            else {
+                continue; // a later format's section: not ours to read
             };
-            // STRINGS, DEPS and LOAD are arrays of exactly that size.
-            if entry < min_entry || (kind != section::MODULES && entry != min_entry) {
-                return Err(Error::BadSection(kind));
+            // Plain arrays (strings, u16 indices) have exactly their size.
+            let exact = matches!(kind, section::STRINGS | section::DEPS);
+            if entry < min_entry || (exact && entry != min_entry) || present[kind as usize] {
+                return Err(bad);
             }
-            let slot = &mut found[kind as usize];
-            if slot.is_some() {
-                return Err(Error::BadSection(kind));
-            }
-            *slot = Some((data, entry));
+            present[kind as usize] = true;
+            tables[kind as usize] = Table { data, entry };
         }
-        let need = |kind: u16| found[kind as usize].ok_or(Error::BadSection(kind));
-        let (strings, _) = need(section::STRINGS)?;
-        let (modules, module_size) = need(section::MODULES)?;
-        let (deps, _) = need(section::DEPS)?;
-        let (load, _) = need(section::LOAD)?;
+        if let Some(&kind) = section::REQUIRED.iter().find(|&&k| !present[k as usize]) {
+            return Err(Error::BadSection(kind));
+        }
 
         // Strings: NUL-terminated table, offset 0 is "", all valid UTF-8, so any
         // in-range offset yields a valid &CStr and &str.
-        if strings.first() != Some(&0) || strings.last() != Some(&0) {
+        let strings = tables[section::STRINGS as usize].data;
+        if strings.first() != Some(&0)
+            || strings.last() != Some(&0)
+            || core::str::from_utf8(strings).is_err()
+        {
             return Err(Error::BadString);
         }
-        if core::str::from_utf8(strings).is_err() {
-            return Err(Error::BadString);
-        }
-        let nmod = modules
-            .len()
-            .checked_div(module_size)
-            .ok_or(Error::BadSection(section::MODULES))?;
-        if nmod > MAX_MODULES {
-            return Err(Error::BadIndex);
-        }
-        let ndeps = deps.len() / 2;
         let string_ok = |off: u32| (off as usize) < strings.len();
-        let index_ok = |chunk: &[u8]| (u16_at(chunk, 0..2) as usize) < nmod;
-
-        if !string_ok(u32_at(header, field::RELEASE)) {
+        let release = u32_at(header, field::RELEASE);
+        if !string_ok(release) {
             return Err(Error::BadString);
         }
-        for i in 0..nmod {
-            let rec = modules.get(i * module_size..).unwrap_or(&[]);
-            for r in [field::MOD_NAME, field::MOD_PATH, field::MOD_OPTIONS] {
-                if !string_ok(u32_at(rec, r)) {
+        for (kind, &(_, fields)) in section::SHAPE.iter().enumerate() {
+            for rec in tables[kind].iter() {
+                if !fields.iter().all(|&f| string_ok(u32_at(rec, f..f + 4))) {
                     return Err(Error::BadString);
                 }
             }
+        }
+
+        let nmod = tables[section::MODULES as usize].len();
+        if nmod > MAX_MODULES {
+            return Err(Error::BadIndex);
+        }
+        let in_range = |start: usize, count: usize, len: usize| {
+            start.checked_add(count).is_some_and(|end| end <= len)
+        };
+        let ndeps = tables[section::DEPS as usize].len();
+        for rec in tables[section::MODULES as usize].iter() {
             let start = u32_at(rec, field::MOD_DEPS_START) as usize;
-            let count = u16_at(rec, field::MOD_DEPS_COUNT) as usize;
-            if start.checked_add(count).is_none_or(|end| end > ndeps) {
+            if !in_range(start, u16_at(rec, field::MOD_DEPS_COUNT) as usize, ndeps) {
                 return Err(Error::BadIndex);
             }
         }
-        if !deps.chunks_exact(2).all(index_ok) || !load.chunks_exact(2).all(index_ok) {
+        if !tables[section::DEPS as usize]
+            .iter()
+            .all(|c| (u16_at(c, 0..2) as usize) < nmod)
+        {
             return Err(Error::BadIndex);
+        }
+        let nnames = tables[section::SOFTDEP_NAMES as usize].len();
+        for rec in tables[section::SOFTDEPS as usize].iter() {
+            let count = u16_at(rec, field::SOFTDEP_PRE) as usize
+                + u16_at(rec, field::SOFTDEP_POST) as usize;
+            if !in_range(u32_at(rec, field::SOFTDEP_FIRST) as usize, count, nnames) {
+                return Err(Error::BadIndex);
+            }
         }
         Ok(Blob {
             strings,
-            modules,
-            deps,
-            load,
-            module_size,
-            release: u32_at(header, field::RELEASE),
+            tables,
+            release,
+        })
+    }
+
+    fn table(&self, kind: u16) -> Table<'a> {
+        self.tables.get(kind as usize).copied().unwrap_or_default()
+    }
+
+    fn cstr_at(&self, off: u32) -> &'a CStr {
+        let tail = self.strings.get(off as usize..).unwrap_or(&[0]);
+        CStr::from_bytes_until_nul(tail).unwrap_or(c"")
+    }
+
+    fn str_at(&self, off: u32) -> &'a str {
+        self.cstr_at(off).to_str().unwrap_or("")
+    }
+
+    /// The string in slot `r` of an entry.
+    fn str_field(&self, rec: &[u8], r: core::ops::Range<usize>) -> &'a str {
+        self.str_at(u32_at(rec, r))
+    }
+
+    /// The first string field of every entry of a section.
+    fn names(&self, kind: u16) -> impl Iterator<Item = &'a str> + 'a {
+        let blob = *self;
+        self.table(kind)
+            .iter()
+            .map(move |rec| blob.str_field(rec, field::STR0))
+    }
+
+    /// The first two string fields of every entry of a section.
+    fn pairs(&self, kind: u16) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let blob = *self;
+        self.table(kind).iter().map(move |rec| {
+            (
+                blob.str_field(rec, field::STR0),
+                blob.str_field(rec, field::STR1),
+            )
         })
     }
 
@@ -254,20 +469,16 @@ impl<'a> Blob<'a> {
 
     /// Number of modules in the module table.
     pub fn module_count(&self) -> usize {
-        self.modules
-            .len()
-            .checked_div(self.module_size)
-            .unwrap_or(0)
+        self.table(section::MODULES).len()
     }
 
     /// The module at `index`, if there is one.
     pub fn module(&self, index: u16) -> Option<Module<'a>> {
-        let start = index as usize * self.module_size;
-        let rec = self.modules.get(start..start + MODULE_SIZE)?;
-        Some(Module {
+        let table = self.table(section::MODULES);
+        ((index as usize) < table.len()).then(|| Module {
             blob: *self,
             index,
-            rec,
+            rec: table.rec(index as usize),
         })
     }
 
@@ -292,18 +503,85 @@ impl<'a> Blob<'a> {
         None
     }
 
-    /// The modules to load at boot, in order (dependencies not included).
-    pub fn load_list(&self) -> impl Iterator<Item = u16> + 'a {
-        self.load.chunks_exact(2).map(|c| u16_at(c, 0..2))
+    /// What to load at boot, in order: names or aliases, as given to modprobe.
+    pub fn load_list(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.names(section::LOAD)
     }
 
-    fn cstr_at(&self, off: u32) -> &'a CStr {
-        let tail = self.strings.get(off as usize..).unwrap_or(&[0]);
-        CStr::from_bytes_until_nul(tail).unwrap_or(c"")
+    /// modprobe.d `alias` lines: (pattern, target), in configuration order.
+    pub fn config_aliases(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.pairs(section::CONFIG_ALIASES)
     }
 
-    fn str_at(&self, off: u32) -> &'a str {
-        self.cstr_at(off).to_str().unwrap_or("")
+    /// modules.alias: (pattern, target module, rank), by rank.
+    pub fn aliases(&self) -> impl Iterator<Item = (&'a str, &'a str, u32)> + 'a {
+        let blob = *self;
+        self.table(section::ALIASES).iter().map(move |rec| {
+            (
+                blob.str_field(rec, field::STR0),
+                blob.str_field(rec, field::STR1),
+                u32_at(rec, field::WORD2),
+            )
+        })
+    }
+
+    /// Built-in module names, sorted.
+    pub fn builtin(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.names(section::BUILTIN)
+    }
+
+    /// Whether `name` (normalised) is built into the kernel.
+    pub fn is_builtin(&self, name: &[u8]) -> bool {
+        let table = self.table(section::BUILTIN);
+        let (mut lo, mut hi) = (0usize, table.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self
+                .str_field(table.rec(mid), field::STR0)
+                .as_bytes()
+                .cmp(name)
+            {
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+                core::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
+    /// Aliases of built-in modules: (pattern, module).
+    pub fn builtin_aliases(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.pairs(section::BUILTIN_ALIASES)
+    }
+
+    /// modprobe.d `options` lines: (module or alias name, text), in order.
+    pub fn options(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.pairs(section::OPTIONS)
+    }
+
+    /// modprobe.d `install`/`remove` lines: (kind, name pattern, command), in order.
+    pub fn commands(&self) -> impl Iterator<Item = (u32, &'a str, &'a str)> + 'a {
+        let blob = *self;
+        self.table(section::COMMANDS).iter().map(move |rec| {
+            (
+                u32_at(rec, field::WORD2),
+                blob.str_field(rec, field::STR0),
+                blob.str_field(rec, field::STR1),
+            )
+        })
+    }
+
+    /// `softdep` lines, in kmod's file order.
+    pub fn softdeps(&self) -> impl Iterator<Item = Softdep<'a>> + 'a {
+        let blob = *self;
+        self.table(section::SOFTDEPS)
+            .iter()
+            .map(move |rec| Softdep { blob, rec })
+    }
+
+    /// modprobe.d `blacklist` names, in order.
+    pub fn blacklist(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.names(section::BLACKLIST)
     }
 }
 
@@ -322,25 +600,52 @@ impl<'a> Module<'a> {
 
     /// The normalised module name (`virtio_blk`).
     pub fn name(&self) -> &'a str {
-        self.blob.str_at(u32_at(self.rec, field::MOD_NAME))
+        self.blob.str_field(self.rec, field::STR0)
     }
 
     /// Path relative to `/lib/modules/<release>`, NUL-terminated for syscalls.
     pub fn path(&self) -> &'a CStr {
-        self.blob.cstr_at(u32_at(self.rec, field::MOD_PATH))
-    }
-
-    /// Options from configuration (`modprobe.d` `options` lines), space-separated.
-    pub fn options(&self) -> &'a str {
-        self.blob.str_at(u32_at(self.rec, field::MOD_OPTIONS))
+        self.blob.cstr_at(u32_at(self.rec, field::STR1))
     }
 
     /// Every module this one depends on, in load order (the first loads first).
     pub fn deps(&self) -> impl Iterator<Item = u16> + 'a {
-        let start = u32_at(self.rec, field::MOD_DEPS_START) as usize * 2;
-        let count = u16_at(self.rec, field::MOD_DEPS_COUNT) as usize * 2;
-        let list = self.blob.deps.get(start..start + count).unwrap_or(&[]);
-        list.chunks_exact(2).map(|c| u16_at(c, 0..2))
+        let start = u32_at(self.rec, field::MOD_DEPS_START) as usize;
+        let count = u16_at(self.rec, field::MOD_DEPS_COUNT) as usize;
+        let deps = self.blob.table(section::DEPS);
+        (start..start + count).map(move |i| u16_at(deps.rec(i), 0..2))
+    }
+}
+
+/// One `softdep` line.
+#[derive(Clone, Copy)]
+pub struct Softdep<'a> {
+    blob: Blob<'a>,
+    rec: &'a [u8],
+}
+
+impl<'a> Softdep<'a> {
+    /// The module-name pattern it applies to.
+    pub fn pattern(&self) -> &'a str {
+        self.blob.str_field(self.rec, field::STR0)
+    }
+
+    fn list(&self, skip: usize, count: usize) -> impl Iterator<Item = &'a str> + 'a {
+        let names = self.blob.table(section::SOFTDEP_NAMES);
+        let blob = self.blob;
+        let first = u32_at(self.rec, field::SOFTDEP_FIRST) as usize + skip;
+        (first..first + count).map(move |i| blob.str_field(names.rec(i), field::STR0))
+    }
+
+    /// Names to load before the module.
+    pub fn pre(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.list(0, u16_at(self.rec, field::SOFTDEP_PRE) as usize)
+    }
+
+    /// Names to load after the module.
+    pub fn post(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let pre = u16_at(self.rec, field::SOFTDEP_PRE) as usize;
+        self.list(pre, u16_at(self.rec, field::SOFTDEP_POST) as usize)
     }
 }
 

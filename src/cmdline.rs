@@ -7,12 +7,10 @@
 //! Parsing stops at a bare `--`: what follows belongs to init (the kernel
 //! already passed it in init's argv).
 //!
-//! [`BootParams`] picks out what modboot acts on; [`module_params`] yields the
-//! `module.param[=value]` entries for one module, and [`write_module_params`]
-//! joins a module's configured options and those into the string
-//! `finit_module(2)` takes. All of it is pure and allocation-free.
-
-use crate::modname;
+//! [`BootParams`] picks out the root and init parameters modboot acts on, and
+//! [`list`] the comma-separated lists (`modules-load=`, `rd.driver.pre=`...).
+//! Module parameters are read as kmod reads them: see `kcmdline`. All of it
+//! is pure and allocation-free.
 
 /// One `key[=value]` of the command line, quotes already removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,6 +155,16 @@ impl<'a> BootParams<'a> {
     }
 }
 
+/// The comma-separated items of every `KEY=a,b` on the command line whose
+/// key is one of `keys`, in order (`modules-load=`, `rd.driver.pre=`...).
+/// Empty items are skipped.
+pub fn list<'a>(cmdline: &'a [u8], keys: &'a [&'a [u8]]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    Params::new(cmdline)
+        .filter(move |p| keys.contains(&p.key))
+        .flat_map(|p| p.value.unwrap_or(b"").split(|&c| c == b','))
+        .filter(|item| !item.is_empty())
+}
+
 /// A decimal number, as `rootdelay=` takes; `None` for anything else.
 pub fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() {
@@ -169,79 +177,6 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
             None
         }
     })
-}
-
-/// The command line's `module.param[=value]` entries for `module`, in order,
-/// with the `module.` prefix removed from `key`. The module name is compared
-/// with `-` and `_` as equal; the name ends at the first `.`.
-pub fn module_params<'a>(
-    cmdline: &'a [u8],
-    module: &'a [u8],
-) -> impl Iterator<Item = Param<'a>> + 'a {
-    Params::new(cmdline).filter_map(move |p| {
-        let dot = p.key.iter().position(|&c| c == b'.')?;
-        let (name, rest) = p.key.split_at(dot);
-        let key = rest.get(1..)?;
-        (!key.is_empty() && modname::eq(name, module)).then_some(Param {
-            key,
-            value: p.value,
-        })
-    })
-}
-
-/// The module parameter string did not fit the buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooLong;
-
-/// Write the parameter string for `finit_module(2)` into `out`: the module's
-/// configured `options` first, then its command-line parameters (so the
-/// command line wins), separated by spaces and NUL-terminated. A value that
-/// contains whitespace is quoted, so the kernel reads it back whole. Returns
-/// the length without the NUL.
-pub fn write_module_params(
-    options: &[u8],
-    cmdline: &[u8],
-    module: &[u8],
-    out: &mut [u8],
-) -> Result<usize, TooLong> {
-    let mut w = Writer { out, len: 0 };
-    w.push(options)?;
-    for p in module_params(cmdline, module) {
-        if w.len > 0 {
-            w.push(b" ")?;
-        }
-        w.push(p.key)?;
-        if let Some(v) = p.value {
-            w.push(b"=")?;
-            if v.iter().any(|&c| is_space(c)) {
-                w.push(b"\"")?;
-                w.push(v)?;
-                w.push(b"\"")?;
-            } else {
-                w.push(v)?;
-            }
-        }
-    }
-    let len = w.len;
-    w.push(b"\0")?;
-    Ok(len)
-}
-
-struct Writer<'b> {
-    out: &'b mut [u8],
-    len: usize,
-}
-
-impl Writer<'_> {
-    fn push(&mut self, bytes: &[u8]) -> Result<(), TooLong> {
-        let end = self.len.checked_add(bytes.len()).ok_or(TooLong)?;
-        self.out
-            .get_mut(self.len..end)
-            .ok_or(TooLong)?
-            .copy_from_slice(bytes);
-        self.len = end;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -348,58 +283,19 @@ mod tests {
     }
 
     #[test]
+    fn comma_lists_of_several_keys() {
+        let cl = b"modules-load=a,b rd.modules-load=c,,d x=1 modules_load=e -- modules-load=f";
+        let keys: &[&[u8]] = &[b"rd.modules-load", b"modules-load", b"modules_load"];
+        let got: Vec<_> = list(cl, keys).collect();
+        assert_eq!(got, [&b"a"[..], b"b", b"c", b"d", b"e"]);
+    }
+
+    #[test]
     fn numbers() {
         assert_eq!(parse_u32(b"0"), Some(0));
         assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
         assert_eq!(parse_u32(b"4294967296"), None);
         assert_eq!(parse_u32(b""), None);
         assert_eq!(parse_u32(b"-1"), None);
-    }
-
-    #[test]
-    fn module_params_match_normalised_names() {
-        let cl = br#"virtio-blk.queue_depth=64 virtio_pci.force_legacy virtio_blkx.a=1 virtio_blk.=2 "virtio_blk.p=a b" .x=1 -- virtio_blk.after=1"#;
-        let got: Vec<_> = module_params(cl, b"virtio_blk").collect();
-        assert_eq!(
-            got,
-            [
-                Param {
-                    key: b"queue_depth",
-                    value: Some(b"64")
-                },
-                Param {
-                    key: b"p",
-                    value: Some(b"a b")
-                },
-            ]
-        );
-        let got: Vec<_> = module_params(cl, b"virtio-pci").collect();
-        assert_eq!(
-            got,
-            [Param {
-                key: b"force_legacy",
-                value: None
-            }]
-        );
-    }
-
-    #[test]
-    fn parameter_string_joins_options_then_cmdline() {
-        let mut buf = [0u8; 64];
-        let cl = br#"m.a=1 m.flag "m.s=x y" other.b=2"#;
-        let n = write_module_params(b"c=3", cl, b"m", &mut buf).unwrap();
-        assert_eq!(&buf[..n + 1], b"c=3 a=1 flag s=\"x y\"\0");
-        let n = write_module_params(b"", cl, b"other", &mut buf).unwrap();
-        assert_eq!(&buf[..n + 1], b"b=2\0");
-        let n = write_module_params(b"", cl, b"none", &mut buf).unwrap();
-        assert_eq!(&buf[..n + 1], b"\0");
-        let mut small = [0u8; 8];
-        assert_eq!(
-            write_module_params(b"c=3", cl, b"m", &mut small),
-            Err(TooLong)
-        );
-        // Exactly fitting, NUL included.
-        let mut exact = [0u8; 4];
-        assert_eq!(write_module_params(b"c=3", b"", b"m", &mut exact), Ok(3));
     }
 }

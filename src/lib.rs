@@ -1,15 +1,25 @@
 //! modboot's shared core and host side.
 //!
 //! The core is `no_std` and allocation-free, and is what the init
-//! (`src/init/`) runs on: the blob format ([`blob`]), the kernel command line
-//! ([`cmdline`]), load order ([`depends`]), module names ([`modname`]),
-//! errno names ([`errno`]), root filesystem types ([`fstypes`]) and CRC-32
-//! ([`crc32`]). The host side ([`host`],
-//! with the `std` feature) reads module trees and writes blobs and images;
-//! `build.rs` compiles the same host files, so there is one writer.
+//! (`src/init/`) runs on:
+//! - [`blob`]: the blob format (layout, container, checked reader);
+//! - [`resolve`]: what `modprobe NAME` does, from the blob, as kmod does it;
+//! - [`glob`]: `fnmatch(3)` as kmod calls it, for aliases and patterns;
+//! - [`kcmdline`]: the kernel command line as kmod reads it (module options,
+//!   `modprobe.blacklist=`); [`cmdline`]: as the kernel splits it (boot
+//!   parameters);
+//! - [`depends`]: each module at most once; [`modname`]: name normalisation;
+//! - [`fstypes`], [`errno`], [`crc32`]: root filesystem types, errno names,
+//!   CRC-32.
+//!
+//! The host side ([`host`], with the `std` feature) reads module trees and
+//! `modprobe.d`, and writes blobs and images; `build.rs` compiles the same
+//! host files, so there is one writer.
 
 #![cfg_attr(not(feature = "std"), no_std)]
-#![forbid(unsafe_code)]
+#![cfg_attr(not(test), forbid(unsafe_code))]
+// Only the tests call C: `glob`'s compare themselves with glibc's fnmatch(3).
+#![cfg_attr(test, deny(unsafe_code))]
 
 pub mod blob;
 pub mod cmdline;
@@ -17,7 +27,10 @@ pub mod crc32;
 pub mod depends;
 pub mod errno;
 pub mod fstypes;
+pub mod glob;
+pub mod kcmdline;
 pub mod modname;
+pub mod resolve;
 
 #[cfg(feature = "std")]
 pub mod host;

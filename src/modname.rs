@@ -2,6 +2,9 @@
 //!
 //! Names stored in the blob are already normalised to `_`; names that come from
 //! outside (the command line, `modprobe.d`, a user) are compared through here.
+//! [`underscores`] is kmod's normalisation of names and alias keys: `-`
+//! becomes `_` except inside a `[...]` bracket expression, and a stray `]` or
+//! an unclosed `[` makes the name invalid.
 
 use core::cmp::Ordering;
 
@@ -22,9 +25,75 @@ pub fn eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && cmp(a, b) == Ordering::Equal
 }
 
+/// kmod's `underscores()`/`alias_normalize()`: the normalised bytes of `raw`,
+/// or `None` if it has a `]` outside brackets or a `[` without its `]`.
+pub fn underscores(raw: &[u8]) -> Option<impl Iterator<Item = u8> + '_> {
+    let mut in_bracket = false;
+    for &c in raw {
+        match c {
+            b'[' if !in_bracket => in_bracket = true,
+            b']' if in_bracket => in_bracket = false,
+            b']' => return None,
+            _ => {}
+        }
+    }
+    if in_bracket {
+        return None;
+    }
+    let mut in_bracket = false;
+    Some(raw.iter().map(move |&c| {
+        match c {
+            b'[' if !in_bracket => in_bracket = true,
+            b']' => in_bracket = false,
+            b'-' if !in_bracket => return b'_',
+            _ => {}
+        }
+        c
+    }))
+}
+
+/// Normalise `raw` into `out` (see [`underscores`]); `None` if it is invalid
+/// or does not fit.
+pub fn underscores_into<'o>(raw: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let dst = out.get_mut(..raw.len())?;
+    for (d, c) in dst.iter_mut().zip(underscores(raw)?) {
+        *d = c;
+    }
+    out.get(..raw.len())
+}
+
+/// Whether `raw`, normalised as kmod does, is exactly `name`.
+pub fn underscored_eq(raw: &[u8], name: &[u8]) -> bool {
+    raw.len() == name.len() && underscores(raw).is_some_and(|n| n.eq(name.iter().copied()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kmod_underscores() {
+        let norm =
+            |s: &str| underscores(s.as_bytes()).map(|i| String::from_utf8(i.collect()).unwrap());
+        assert_eq!(norm("crc32c-intel").as_deref(), Some("crc32c_intel"));
+        assert_eq!(
+            norm("pci:v*d[0-9-]x-y").as_deref(),
+            Some("pci:v*d[0-9-]x_y")
+        );
+        assert_eq!(norm("a]b"), None);
+        assert_eq!(norm("a[b-c"), None);
+        assert_eq!(norm("[").as_deref(), None);
+        assert_eq!(
+            norm("[]]"),
+            None,
+            "the first ] closes the bracket (strcspn), the second is stray"
+        );
+        let mut buf = [0u8; 8];
+        assert_eq!(underscores_into(b"a-b", &mut buf), Some(&b"a_b"[..]));
+        assert_eq!(underscores_into(b"toolong-name", &mut buf), None);
+        assert!(underscored_eq(b"m-8", b"m_8"));
+        assert!(!underscored_eq(b"m-8", b"m-8"));
+    }
 
     #[test]
     fn dash_and_underscore_are_equal() {

@@ -1,14 +1,15 @@
-//! mkmodboot: the host-side tool. Reads a kernel's module tree, writes
-//! modboot's blob and initramfs image, and shows what the init would load.
+//! mkmodboot: the host-side tool. Reads a kernel's module tree and
+//! `modprobe.d`, writes modboot's blob and initramfs image, and shows what
+//! the init would load, as `modprobe --show-depends` would print it.
 
-use modboot::blob::Blob;
-use modboot::cmdline;
-use modboot::depends::{ModSet, walk};
+use modboot::blob::{Blob, Stored};
 use modboot::host::emit::{self, BlobSpec};
 use modboot::host::image;
 use modboot::host::modprobe_d::Config;
 use modboot::host::modtree::ModTree;
 use modboot::host::select::{self, Selection};
+use modboot::host::show_depends::show_depends;
+use modboot::resolve::Resolver;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,17 +18,22 @@ usage:
   mkmodboot blob  --tree DIR [SELECTION] [-o FILE]
   mkmodboot image --tree DIR --init FILE [SELECTION] -o FILE [--no-gzip]
   mkmodboot image --init FILE -o FILE [--no-gzip]      (init with an embedded blob)
-  mkmodboot show-depends (--blob FILE | --tree DIR [--config DIR]...) [--cmdline STR] NAME...
+  mkmodboot show-depends (--blob FILE | --tree DIR [--config PATH]...) [--cmdline STR] [--dirname DIR] NAME...
   mkmodboot inspect (--blob FILE | --init FILE)
 
 SELECTION:
-  NAME...            modules to load at boot (their dependencies come along)
-  --list FILE        more names, one a line (# comments)
-  --all              pack every module of the tree (only the named ones load at boot)
-  --config DIR|FILE  modprobe.d configuration (repeatable; kmod's order)
+  NAME...            names (modules or aliases) to load at boot, as modprobe takes them;
+                     what they pull in (dependencies, softdeps) comes along
+  --list FILE        more names to load, one a line (# comments)
+  --pack NAME[,..]   names packed but not loaded at boot (for modules-load=)
+  --all              pack every module of the tree
+  --config PATH      modprobe.d directory or file (repeatable; kmod's order);
+                     the tree's modules.softdep is always read
   --release R        kernel release, if DIR's name is not it
 
 --tree DIR is a /lib/modules/<release> directory on which depmod has run.
+show-depends prints, per NAME, what modprobe --show-depends would; paths
+start with --dirname (default: the tree, or /lib/modules/<release>).
 ";
 
 #[derive(Default)]
@@ -37,11 +43,13 @@ struct Args {
     release: Option<String>,
     configs: Vec<PathBuf>,
     names: Vec<String>,
+    pack: Vec<String>,
     all: bool,
     init: Option<PathBuf>,
     blob: Option<PathBuf>,
     output: Option<PathBuf>,
     cmdline: String,
+    dirname: Option<String>,
     no_gzip: bool,
 }
 
@@ -62,14 +70,21 @@ fn parse_args() -> Result<Args, String> {
                 let text = std::fs::read_to_string(&f).map_err(|e| format!("{f}: {e}"))?;
                 a.names.extend(select::parse_list(&text));
             }
+            "--pack" => a.pack.extend(
+                value("names")?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
             "--all" => a.all = true,
             "--init" => a.init = Some(value("a file")?.into()),
             "--blob" => a.blob = Some(value("a file")?.into()),
             "-o" | "--output" => a.output = Some(value("a file")?.into()),
             "--cmdline" => a.cmdline = value("a string")?,
+            "--dirname" => a.dirname = Some(value("a directory")?),
             "--no-gzip" => a.no_gzip = true,
             "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
             _ => a.names.push(arg),
         }
     }
@@ -90,26 +105,42 @@ fn tree(a: &Args) -> Result<ModTree, String> {
     ModTree::open(dir, a.release.as_deref())
 }
 
-fn selection(a: &Args, tree: &ModTree) -> Result<Selection, String> {
-    let config = Config::load(&a.configs)?;
-    for (at, cmd) in config.unsupported() {
-        eprintln!("mkmodboot: {at}: '{cmd}' is not supported yet; ignored");
+fn config(a: &Args, tree: &ModTree) -> Result<Config, String> {
+    let config = Config::load(&a.configs, Some(&tree.dir.join("modules.softdep")))?;
+    for w in &config.warnings {
+        eprintln!("mkmodboot: {w}");
     }
-    let sel = if a.all {
-        select::select_all(tree, &config, &a.names)?
-    } else {
-        select::select(tree, &config, &a.names)?
-    };
+    Ok(config)
+}
+
+fn selection(a: &Args, tree: &ModTree) -> Result<Selection, String> {
+    let config = config(a, tree)?;
+    let sel = select::select(tree, &config, &a.names, &a.pack, a.all)?;
     for b in &sel.builtin {
         eprintln!(
             "mkmodboot: {b} is built into kernel {}; nothing to load",
             tree.release
         );
     }
-    if sel.spec.modules.is_empty() && !a.all {
+    for (name, cmd) in config.unrunnable_installs() {
+        eprintln!(
+            "mkmodboot: install command for {name} ({cmd}) cannot run in an initramfs; \
+             modboot loads the module itself instead"
+        );
+    }
+    if sel.spec.modules.is_empty() {
         eprintln!("mkmodboot: warning: no modules selected");
     }
     Ok(sel)
+}
+
+/// The payload of a stored blob (inflated if need be), ready for `Blob::new_checked`.
+fn payload_of(stored: &[u8]) -> Result<Vec<u8>, String> {
+    emit::payload(stored).map_err(|e| format!("bad blob: {}", e.describe()))
+}
+
+fn checked(payload: &[u8]) -> Result<Blob<'_>, String> {
+    Blob::new_checked(payload).map_err(|e| format!("bad blob: {}", e.describe()))
 }
 
 fn cmd_blob(a: &Args) -> Result<(), String> {
@@ -124,17 +155,17 @@ fn cmd_image(a: &Args) -> Result<(), String> {
     let (spec, blob_file, tree_dir): (BlobSpec, Option<Vec<u8>>, PathBuf) =
         match emit::find_embedded(&init) {
             Some(embedded) => {
-                if !a.names.is_empty() || a.all {
+                if !a.names.is_empty() || !a.pack.is_empty() || a.all {
                     return Err(format!(
                         "{} embeds a blob already; its modules are packed, name none here",
                         init_path.display()
                     ));
                 }
-                let spec = emit::decode(&embedded);
-                let dir = match &a.tree {
-                    Some(d) => d.clone(),
-                    None => PathBuf::from(format!("/lib/modules/{}", spec.release)),
-                };
+                let spec = emit::decode(&checked(&payload_of(embedded)?)?);
+                let dir = a
+                    .tree
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
                 (spec, None, dir)
             }
             None => {
@@ -165,51 +196,38 @@ fn cmd_image(a: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Print what the init would load, in `modprobe --show-depends` format.
-fn cmd_show_depends(a: &Args) -> Result<(), String> {
-    let bytes = match (&a.blob, &a.tree) {
-        (Some(b), _) => read(b)?,
+/// Print what the init would do, in `modprobe --show-depends` format. Exit 1
+/// if a name is not found, as modprobe does.
+fn cmd_show_depends(a: &Args) -> Result<ExitCode, String> {
+    let (bytes, default_dir) = match (&a.blob, &a.tree) {
+        (Some(b), _) => (read(b)?, None),
         (None, Some(_)) => {
             let tree = tree(a)?;
-            let config = Config::load(&a.configs)?;
-            emit::emit(&select::select_all(&tree, &config, &[])?.spec)?
+            let config = config(a, &tree)?;
+            let spec = select::full_spec(&tree, &config, &[]);
+            (emit::emit(&spec)?, Some(tree.dir.display().to_string()))
         }
         (None, None) => return Err("--blob FILE or --tree DIR is required".into()),
     };
-    let blob = Blob::new_checked(&bytes).map_err(|e| format!("bad blob: {}", e.describe()))?;
-    let prefix = match &a.tree {
-        Some(d) if a.blob.is_none() => d.display().to_string(),
-        _ => format!("/lib/modules/{}", blob.release()),
-    };
-    let mut seen = ModSet::new();
-    let mut params = vec![0u8; 64 * 1024];
-    let mut failed = false;
+    let payload = payload_of(&bytes)?;
+    let blob = checked(&payload)?;
+    let dir = a
+        .dirname
+        .clone()
+        .or(default_dir)
+        .unwrap_or_else(|| format!("/lib/modules/{}", blob.release()));
+    let resolver = Resolver::new(blob, a.cmdline.as_bytes());
+    let mut code = ExitCode::SUCCESS;
     for name in &a.names {
-        let Some(m) = blob.find(name.as_bytes()) else {
-            eprintln!("mkmodboot: module {name} not found in the blob");
-            failed = true;
-            continue;
-        };
-        walk(&blob, m.index(), &mut seen, |m| {
-            let n = cmdline::write_module_params(
-                m.options().as_bytes(),
-                a.cmdline.as_bytes(),
-                m.name().as_bytes(),
-                &mut params,
-            )
-            .unwrap_or(0);
-            println!(
-                "insmod {prefix}/{} {}",
-                m.path().to_string_lossy(),
-                String::from_utf8_lossy(&params[..n])
-            );
-        });
+        match show_depends(&resolver, name, &dir) {
+            Ok(lines) => print!("{lines}"),
+            Err(message) => {
+                eprintln!("{message}");
+                code = ExitCode::from(1);
+            }
+        }
     }
-    if failed {
-        Err("some modules were not found".into())
-    } else {
-        Ok(())
-    }
+    Ok(code)
 }
 
 fn cmd_inspect(a: &Args) -> Result<(), String> {
@@ -218,38 +236,46 @@ fn cmd_inspect(a: &Args) -> Result<(), String> {
         (None, Some(i)) => (read(i)?, true),
         _ => return Err("--blob FILE or --init FILE is required".into()),
     };
-    let blob = if embedded {
+    let stored = if embedded {
         emit::find_embedded(&bytes).ok_or("no valid blob embedded in this file")?
     } else {
-        Blob::new_checked(&bytes).map_err(|e| format!("bad blob: {}", e.describe()))?
+        &bytes[..]
     };
-    let spec = emit::decode(&blob);
+    let payload = payload_of(stored)?;
+    let spec = emit::decode(&checked(&payload)?);
+    let stored_len = Stored::new_checked(stored).map_or(0, |s| s.stored_len());
+    println!("stored {stored_len} bytes, payload {} bytes", payload.len());
     println!("release {}", spec.release);
     println!("modules {}", spec.modules.len());
     println!("load {}", spec.load.join(" "));
+    println!(
+        "aliases {} (config {}), builtin {} (aliases {}), options {}, commands {}, softdeps {}, blacklist {}",
+        spec.aliases.len(),
+        spec.config_aliases.len(),
+        spec.builtin.len(),
+        spec.builtin_aliases.len(),
+        spec.options.len(),
+        spec.commands.len(),
+        spec.softdeps.len(),
+        spec.blacklist.len()
+    );
     for m in &spec.modules {
-        println!(
-            "module {} {} deps=[{}] options=[{}]",
-            m.name,
-            m.path,
-            m.deps.join(" "),
-            m.options
-        );
+        println!("module {} {} deps=[{}]", m.name, m.path, m.deps.join(" "));
     }
     Ok(())
 }
 
 fn main() -> ExitCode {
     let result = parse_args().and_then(|a| match a.cmd.as_str() {
-        "blob" => cmd_blob(&a),
-        "image" => cmd_image(&a),
+        "blob" => cmd_blob(&a).map(|()| ExitCode::SUCCESS),
+        "image" => cmd_image(&a).map(|()| ExitCode::SUCCESS),
         "show-depends" => cmd_show_depends(&a),
-        "inspect" => cmd_inspect(&a),
+        "inspect" => cmd_inspect(&a).map(|()| ExitCode::SUCCESS),
         "help" | "-h" | "--help" => Err(String::new()),
         other => Err(format!("unknown command {other}")),
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) if e.is_empty() => {
             print!("{USAGE}");
             ExitCode::SUCCESS

@@ -5,7 +5,10 @@
 //! it), strings are interned in first-use order, and nothing depends on time
 //! or hash order, so the same spec always gives the same bytes.
 
-use crate::blob::{self, HEADER_SIZE, MAGIC, MODULE_SIZE, SECTION_SIZE, VERSION, field, section};
+use crate::blob::{
+    self, FLAG_DEFLATE, HEADER_SIZE, MAGIC, PAYLOAD_HEADER_SIZE, SECTION_SIZE, Stored, VERSION,
+    field, section,
+};
 use std::collections::HashMap;
 
 /// One module as the blob describes it.
@@ -15,20 +18,44 @@ pub struct ModuleSpec {
     pub name: String,
     /// Path relative to `/lib/modules/<release>`.
     pub path: String,
-    /// Options from configuration, space-separated.
-    pub options: String,
     /// Names of every dependency, in load order.
     pub deps: Vec<String>,
 }
 
-/// Everything a blob holds.
+/// One `softdep` line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SoftdepSpec {
+    pub pattern: String,
+    pub pre: Vec<String>,
+    pub post: Vec<String>,
+}
+
+/// Everything a blob holds. Lists keep their source's order, except that
+/// `modules` and `builtin` are sorted by name and `aliases` by rank (stably)
+/// when written.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlobSpec {
     /// The kernel release (`uname -r`) the modules were built for.
     pub release: String,
     pub modules: Vec<ModuleSpec>,
-    /// Names of the modules to load at boot, in order.
+    /// Names (or aliases) to load at boot, in order.
     pub load: Vec<String>,
+    /// modprobe.d `alias`: (pattern, target).
+    pub config_aliases: Vec<(String, String)>,
+    /// modules.alias: (pattern, module, rank in modules.order).
+    pub aliases: Vec<(String, String, u32)>,
+    /// modules.builtin names.
+    pub builtin: Vec<String>,
+    /// Aliases of built-in modules: (pattern, module).
+    pub builtin_aliases: Vec<(String, String)>,
+    /// modprobe.d `options`: (name, text).
+    pub options: Vec<(String, String)>,
+    /// modprobe.d `install`/`remove`: (kind, name pattern, command).
+    pub commands: Vec<(u32, String, String)>,
+    /// `softdep` lines from modprobe.d and modules.softdep, in kmod's order.
+    pub softdeps: Vec<SoftdepSpec>,
+    /// modprobe.d `blacklist` names.
+    pub blacklist: Vec<String>,
 }
 
 /// Normalise a module name as kmod does: `-` becomes `_`.
@@ -66,8 +93,55 @@ impl Strings {
     }
 }
 
-/// Write `spec` as a blob.
+/// Entries of one section being written.
+struct Entries {
+    kind: u16,
+    bytes: Vec<u8>,
+}
+
+impl Entries {
+    fn new(kind: u16) -> Self {
+        Entries {
+            kind,
+            bytes: Vec::new(),
+        }
+    }
+
+    fn size(&self) -> usize {
+        section::SHAPE[self.kind as usize].0
+    }
+
+    /// Append one entry made of these fields (u32 strings/words, u16s).
+    fn push(&mut self, fields: &[Field]) {
+        let start = self.bytes.len();
+        for f in fields {
+            match *f {
+                Field::U32(v) => self.bytes.extend_from_slice(&v.to_le_bytes()),
+                Field::U16(v) => self.bytes.extend_from_slice(&v.to_le_bytes()),
+            }
+        }
+        debug_assert_eq!(
+            self.bytes.len() - start,
+            self.size(),
+            "entry of section {}",
+            self.kind
+        );
+    }
+}
+
+enum Field {
+    U32(u32),
+    U16(u16),
+}
+use Field::{U16, U32};
+
+/// Write `spec` as a blob, deflated when that is worth it.
 pub fn emit(spec: &BlobSpec) -> Result<Vec<u8>, String> {
+    emit_with(spec, Deflate::Auto)
+}
+
+/// Write `spec` as a blob, deflated as asked.
+pub fn emit_with(spec: &BlobSpec, deflate: Deflate) -> Result<Vec<u8>, String> {
     let mut modules: Vec<ModuleSpec> = spec
         .modules
         .iter()
@@ -92,69 +166,181 @@ pub fn emit(spec: &BlobSpec) -> Result<Vec<u8>, String> {
         .enumerate()
         .map(|(i, m)| (m.name.as_str(), i as u16))
         .collect();
-    let lookup = |name: &str, what: &str| {
-        index
-            .get(normalise(name).as_str())
-            .copied()
-            .ok_or_else(|| format!("{what} {name} is not in the module table"))
-    };
 
     let mut strings = Strings::new();
     let release = strings.add(&spec.release)?;
-    let mut records = Vec::with_capacity(modules.len() * MODULE_SIZE);
-    let mut deps = Vec::new();
+    let mut table = Entries::new(section::MODULES);
+    let mut deps = Entries::new(section::DEPS);
     for m in &modules {
-        let mut rec = [0u8; MODULE_SIZE];
-        let deps_start = (deps.len() / 2) as u32;
+        let start = (deps.bytes.len() / 2) as u32;
         let count = u16::try_from(m.deps.len())
             .map_err(|_| format!("{}: too many dependencies", m.name))?;
         for d in &m.deps {
-            let i = lookup(d, &format!("dependency of {}:", m.name))?;
-            deps.extend_from_slice(&i.to_le_bytes());
+            let i = index
+                .get(normalise(d).as_str())
+                .ok_or_else(|| format!("{}: dependency {d} is not in the blob", m.name))?;
+            deps.push(&[U16(*i)]);
         }
-        rec[field::MOD_NAME].copy_from_slice(&strings.add(&m.name)?.to_le_bytes());
-        rec[field::MOD_PATH].copy_from_slice(&strings.add(&m.path)?.to_le_bytes());
-        rec[field::MOD_OPTIONS].copy_from_slice(&strings.add(&m.options)?.to_le_bytes());
-        rec[field::MOD_DEPS_START].copy_from_slice(&deps_start.to_le_bytes());
-        rec[field::MOD_DEPS_COUNT].copy_from_slice(&count.to_le_bytes());
-        rec[field::MOD_FLAGS].copy_from_slice(&0u16.to_le_bytes());
-        records.extend_from_slice(&rec);
-    }
-    let mut load = Vec::new();
-    for name in &spec.load {
-        load.extend_from_slice(&lookup(name, "boot module")?.to_le_bytes());
+        table.push(&[
+            U32(strings.add(&m.name)?),
+            U32(strings.add(&m.path)?),
+            U32(start),
+            U16(count),
+            U16(0),
+        ]);
     }
 
-    // (kind, entry size, bytes), in layout order.
-    let sections: [(u16, usize, &[u8]); 4] = [
-        (section::STRINGS, 1, &strings.bytes),
-        (section::MODULES, MODULE_SIZE, &records),
-        (section::DEPS, 2, &deps),
-        (section::LOAD, 2, &load),
-    ];
-    let mut out = vec![0u8; HEADER_SIZE + sections.len() * SECTION_SIZE];
-    for (i, (kind, entry, data)) in sections.iter().enumerate() {
-        let offset = u32::try_from(out.len()).map_err(|_| "blob over 4 GiB".to_string())?;
-        let desc = &mut out[HEADER_SIZE + i * SECTION_SIZE..][..SECTION_SIZE];
-        desc[field::SEC_KIND].copy_from_slice(&kind.to_le_bytes());
-        desc[field::SEC_ENTRY_SIZE].copy_from_slice(&(*entry as u16).to_le_bytes());
-        desc[field::SEC_OFFSET].copy_from_slice(&offset.to_le_bytes());
-        desc[field::SEC_COUNT].copy_from_slice(&((data.len() / entry) as u32).to_le_bytes());
-        out.extend_from_slice(data);
+    let mut names =
+        |kind: u16, list: &mut dyn Iterator<Item = &String>| -> Result<Entries, String> {
+            let mut e = Entries::new(kind);
+            for n in list {
+                e.push(&[U32(strings.add(n)?)]);
+            }
+            Ok(e)
+        };
+    let load = names(section::LOAD, &mut spec.load.iter())?;
+    let mut builtin_sorted: Vec<&String> = spec.builtin.iter().collect();
+    builtin_sorted.sort();
+    builtin_sorted.dedup();
+    let builtin = names(section::BUILTIN, &mut builtin_sorted.into_iter())?;
+    let blacklist = names(section::BLACKLIST, &mut spec.blacklist.iter())?;
+
+    let mut pairs = |kind: u16, list: &[(String, String)]| -> Result<Entries, String> {
+        let mut e = Entries::new(kind);
+        for (a, b) in list {
+            e.push(&[U32(strings.add(a)?), U32(strings.add(b)?)]);
+        }
+        Ok(e)
+    };
+    let config_aliases = pairs(section::CONFIG_ALIASES, &spec.config_aliases)?;
+    let builtin_aliases = pairs(section::BUILTIN_ALIASES, &spec.builtin_aliases)?;
+    let options = pairs(section::OPTIONS, &spec.options)?;
+
+    let mut aliases_sorted: Vec<&(String, String, u32)> = spec.aliases.iter().collect();
+    aliases_sorted.sort_by_key(|a| a.2);
+    let mut aliases = Entries::new(section::ALIASES);
+    for (pattern, module, rank) in aliases_sorted {
+        aliases.push(&[
+            U32(strings.add(pattern)?),
+            U32(strings.add(module)?),
+            U32(*rank),
+        ]);
     }
-    let total = u32::try_from(out.len()).map_err(|_| "blob over 4 GiB".to_string())?;
+    let mut commands = Entries::new(section::COMMANDS);
+    for (kind, name, command) in &spec.commands {
+        commands.push(&[
+            U32(strings.add(name)?),
+            U32(strings.add(command)?),
+            U32(*kind),
+        ]);
+    }
+    let mut softdeps = Entries::new(section::SOFTDEPS);
+    let mut softdep_names = Entries::new(section::SOFTDEP_NAMES);
+    for sd in &spec.softdeps {
+        let first = (softdep_names.bytes.len() / 4) as u32;
+        let too_many = || format!("softdep {}: too many names", sd.pattern);
+        let (pre, post) = (
+            u16::try_from(sd.pre.len()).map_err(|_| too_many())?,
+            u16::try_from(sd.post.len()).map_err(|_| too_many())?,
+        );
+        for n in sd.pre.iter().chain(&sd.post) {
+            softdep_names.push(&[U32(strings.add(n)?)]);
+        }
+        softdeps.push(&[
+            U32(strings.add(&sd.pattern)?),
+            U32(first),
+            U16(pre),
+            U16(post),
+        ]);
+    }
+
+    let strings = Entries {
+        kind: section::STRINGS,
+        bytes: strings.bytes,
+    };
+    let sections = [
+        strings,
+        table,
+        deps,
+        load,
+        config_aliases,
+        aliases,
+        builtin,
+        builtin_aliases,
+        options,
+        commands,
+        softdeps,
+        softdep_names,
+        blacklist,
+    ];
+    let mut payload = vec![0u8; PAYLOAD_HEADER_SIZE + sections.len() * SECTION_SIZE];
+    for (i, sec) in sections.iter().enumerate() {
+        let offset = u32::try_from(payload.len()).map_err(|_| "blob over 4 GiB".to_string())?;
+        let desc = &mut payload[PAYLOAD_HEADER_SIZE + i * SECTION_SIZE..][..SECTION_SIZE];
+        desc[field::SEC_KIND].copy_from_slice(&sec.kind.to_le_bytes());
+        desc[field::SEC_ENTRY_SIZE].copy_from_slice(&(sec.size() as u16).to_le_bytes());
+        desc[field::SEC_OFFSET].copy_from_slice(&offset.to_le_bytes());
+        desc[field::SEC_COUNT]
+            .copy_from_slice(&((sec.bytes.len() / sec.size()) as u32).to_le_bytes());
+        payload.extend_from_slice(&sec.bytes);
+    }
+    payload[field::SECTIONS].copy_from_slice(&(sections.len() as u16).to_le_bytes());
+    payload[field::RELEASE].copy_from_slice(&release.to_le_bytes());
+    container(&payload, deflate)
+}
+
+/// Whether to store the payload deflated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deflate {
+    /// When the payload is at least [`Deflate::AUTO_MIN`] bytes and shrinks.
+    Auto,
+    Always,
+    Never,
+}
+
+impl Deflate {
+    /// Smaller payloads are stored as they are: inflating costs more at boot
+    /// than the bytes are worth, and the image is compressed anyway.
+    pub const AUTO_MIN: usize = 4096;
+}
+
+/// Wrap a payload in the blob header, deflating it as asked.
+fn container(payload: &[u8], deflate: Deflate) -> Result<Vec<u8>, String> {
+    let packed = match deflate {
+        Deflate::Never => None,
+        Deflate::Auto if payload.len() < Deflate::AUTO_MIN => None,
+        _ => Some(miniz_oxide::deflate::compress_to_vec(payload, 10)),
+    };
+    let packed = match packed {
+        Some(p) if deflate == Deflate::Always || p.len() < payload.len() => Some(p),
+        _ => None,
+    };
+    let mut out = vec![0u8; HEADER_SIZE];
+    out.extend_from_slice(packed.as_deref().unwrap_or(payload));
+    let too_big = |_| "blob over 4 GiB".to_string();
+    let flags = if packed.is_some() { FLAG_DEFLATE } else { 0 };
     out[field::MAGIC].copy_from_slice(&MAGIC);
     out[field::VERSION].copy_from_slice(&VERSION.to_le_bytes());
-    out[field::SECTIONS].copy_from_slice(&(sections.len() as u16).to_le_bytes());
+    out[field::FLAGS].copy_from_slice(&flags.to_le_bytes());
+    let total = u32::try_from(out.len()).map_err(too_big)?;
     out[field::TOTAL_LEN].copy_from_slice(&total.to_le_bytes());
-    out[field::RELEASE].copy_from_slice(&release.to_le_bytes());
+    out[field::PAYLOAD_LEN]
+        .copy_from_slice(&u32::try_from(payload.len()).map_err(too_big)?.to_le_bytes());
     let crc = blob::checksum(&out);
     out[field::CRC32].copy_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
 
-/// Read a validated blob back into a spec (modules in table order).
+/// The payload of a stored blob, inflated if it is deflated.
+pub fn payload(bytes: &[u8]) -> Result<Vec<u8>, blob::Error> {
+    let stored = Stored::new_checked(bytes)?;
+    let mut buf = vec![0u8; stored.payload_len()];
+    Ok(stored.payload(&mut buf)?.to_vec())
+}
+
+/// Read a validated blob back into a spec (in the blob's order).
 pub fn decode(b: &blob::Blob<'_>) -> BlobSpec {
+    let own = |(x, y): (&str, &str)| (x.to_string(), y.to_string());
     let name = |i: u16| {
         b.module(i)
             .map(|m| m.name().to_string())
@@ -167,21 +353,41 @@ pub fn decode(b: &blob::Blob<'_>) -> BlobSpec {
             .map(|m| ModuleSpec {
                 name: m.name().to_string(),
                 path: m.path().to_string_lossy().into_owned(),
-                options: m.options().to_string(),
                 deps: m.deps().map(name).collect(),
             })
             .collect(),
-        load: b.load_list().map(name).collect(),
+        load: b.load_list().map(str::to_string).collect(),
+        config_aliases: b.config_aliases().map(own).collect(),
+        aliases: b
+            .aliases()
+            .map(|(p, m, r)| (p.to_string(), m.to_string(), r))
+            .collect(),
+        builtin: b.builtin().map(str::to_string).collect(),
+        builtin_aliases: b.builtin_aliases().map(own).collect(),
+        options: b.options().map(own).collect(),
+        commands: b
+            .commands()
+            .map(|(k, n, c)| (k, n.to_string(), c.to_string()))
+            .collect(),
+        softdeps: b
+            .softdeps()
+            .map(|sd| SoftdepSpec {
+                pattern: sd.pattern().to_string(),
+                pre: sd.pre().map(str::to_string).collect(),
+                post: sd.post().map(str::to_string).collect(),
+            })
+            .collect(),
+        blacklist: b.blacklist().map(str::to_string).collect(),
     }
 }
 
-/// Find a valid blob inside `bytes` (an init binary with one embedded).
-pub fn find_embedded(bytes: &[u8]) -> Option<blob::Blob<'_>> {
+/// Find a valid stored blob inside `bytes` (an init binary with one embedded).
+pub fn find_embedded(bytes: &[u8]) -> Option<&[u8]> {
     let mut from = 0;
     while let Some(pos) = bytes[from..].windows(MAGIC.len()).position(|w| w == MAGIC) {
         let at = from + pos;
-        if let Ok(b) = blob::Blob::new_checked(&bytes[at..]) {
-            return Some(b);
+        if Stored::new_checked(&bytes[at..]).is_ok() {
+            return Some(&bytes[at..]);
         }
         from = at + 1;
     }
@@ -194,52 +400,66 @@ mod tests {
     use crate::blob::{Blob, Error};
 
     pub(crate) fn sample() -> BlobSpec {
-        let m = |name: &str, path: &str, options: &str, deps: &[&str]| ModuleSpec {
+        let m = |name: &str, path: &str, deps: &[&str]| ModuleSpec {
             name: name.into(),
             path: path.into(),
-            options: options.into(),
             deps: deps.iter().map(|s| s.to_string()).collect(),
         };
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
         BlobSpec {
             release: "6.1.0-test".into(),
             modules: vec![
                 m(
                     "virtio_blk",
                     "kernel/drivers/block/virtio_blk.ko",
-                    "queue_depth=32",
                     &["virtio_ring", "virtio"],
                 ),
-                m("virtio", "kernel/drivers/virtio/virtio.ko", "", &[]),
-                m(
-                    "virtio_ring",
-                    "kernel/drivers/virtio/virtio_ring.ko",
-                    "",
-                    &[],
-                ),
+                m("virtio", "kernel/drivers/virtio/virtio.ko", &[]),
+                m("virtio_ring", "kernel/drivers/virtio/virtio_ring.ko", &[]),
                 m(
                     "virtio-pci",
                     "kernel/drivers/virtio/virtio_pci.ko",
-                    "",
                     &["virtio_ring", "virtio", "virtio_pci_modern_dev"],
                 ),
                 m(
                     "virtio_pci_modern_dev",
                     "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
-                    "",
                     &[],
                 ),
             ],
             load: vec!["virtio_pci".into(), "virtio-blk".into()],
+            config_aliases: vec![pair("my_disk", "virtio_blk")],
+            aliases: vec![
+                ("virtio:d00000002v*".into(), "virtio_blk".into(), 2),
+                (
+                    "pci:v00001AF4d*sv*sd*bc*sc*i*".into(),
+                    "virtio_pci".into(),
+                    1,
+                ),
+            ],
+            builtin: vec!["ext4".into(), "crc32c_generic".into()],
+            builtin_aliases: vec![pair("fs-ext4", "ext4")],
+            options: vec![pair("virtio_blk", "queue_depth=32")],
+            commands: vec![(1, "floppy".into(), "/bin/true".into())],
+            softdeps: vec![SoftdepSpec {
+                pattern: "virtio_blk".into(),
+                pre: vec!["crc32c".into()],
+                post: vec![],
+            }],
+            blacklist: vec!["pcspkr".into()],
         }
     }
 
+    /// What `decode` gives back: names normalised, modules and built-ins
+    /// sorted by name, aliases by rank.
     fn normalised(mut spec: BlobSpec) -> BlobSpec {
         for m in &mut spec.modules {
             m.name = normalise(&m.name);
             m.deps = m.deps.iter().map(|d| normalise(d)).collect();
         }
         spec.modules.sort_by(|a, b| a.name.cmp(&b.name));
-        spec.load = spec.load.iter().map(|d| normalise(d)).collect();
+        spec.builtin.sort();
+        spec.aliases.sort_by_key(|a| a.2);
         spec
     }
 
@@ -247,15 +467,53 @@ mod tests {
     fn round_trip() {
         let spec = sample();
         let bytes = emit(&spec).unwrap();
-        let blob = Blob::new_checked(&bytes).unwrap();
+        let payload = payload(&bytes).unwrap();
+        let blob = Blob::new_checked(&payload).unwrap();
         assert_eq!(decode(&blob), normalised(spec));
         assert_eq!(blob.release(), "6.1.0-test");
-        assert_eq!(
-            blob.find(b"virtio-blk").unwrap().options(),
-            "queue_depth=32"
+        assert!(
+            blob.is_builtin(b"ext4")
+                && blob.is_builtin(b"crc32c_generic")
+                && !blob.is_builtin(b"ext3")
         );
+        assert!(blob.find(b"virtio-blk").is_some());
         assert!(blob.find(b"virtio_scsi").is_none());
         assert_eq!(emit(&decode(&blob)).unwrap(), bytes, "emit(parse(x)) == x");
+    }
+
+    #[test]
+    fn a_blob_of_only_the_required_sections_reads() {
+        // A payload with STRINGS, MODULES, DEPS and LOAD only (as the first
+        // version wrote): the optional sections read as empty.
+        let spec = BlobSpec {
+            release: "r".into(),
+            ..BlobSpec::default()
+        };
+        let bytes = emit_with(&spec, Deflate::Never).unwrap();
+        let mut p = payload(&bytes).unwrap();
+        p[field::SECTIONS].copy_from_slice(&4u16.to_le_bytes());
+        let blob = Blob::new_checked(&p).unwrap();
+        assert_eq!(
+            blob.config_aliases().count() + blob.aliases().count() + blob.softdeps().count(),
+            0
+        );
+    }
+    #[test]
+    fn deflated_and_stored_payloads_read_the_same() {
+        let spec = sample();
+        let plain = emit_with(&spec, Deflate::Never).unwrap();
+        let packed = emit_with(&spec, Deflate::Always).unwrap();
+        assert!(!Stored::new_checked(&plain).unwrap().is_deflated());
+        assert!(Stored::new_checked(&packed).unwrap().is_deflated());
+        assert_eq!(payload(&plain).unwrap(), payload(&packed).unwrap());
+        // A small blob is not worth deflating.
+        assert_eq!(emit(&spec).unwrap(), plain);
+        // A buffer too small for the inflated payload is an error, not a panic.
+        let stored = Stored::new_checked(&packed).unwrap();
+        let mut small = vec![0u8; stored.payload_len() - 1];
+        assert_eq!(stored.payload(&mut small).err(), Some(Error::NoRoom));
+        let mut buf = vec![0u8; stored.payload_len()];
+        assert!(Blob::open(&packed, &mut buf).is_ok());
     }
 
     #[test]
@@ -275,39 +533,46 @@ mod tests {
         s.modules.push(s.modules[0].clone());
         assert!(emit(&s).unwrap_err().contains("twice"));
         let mut s = sample();
-        s.load.push("nope".into());
+        s.options[0].1 = "a\0b".into();
         assert!(emit(&s).is_err());
-        let mut s = sample();
-        s.modules[1].options = "a\0b".into();
-        assert!(emit(&s).is_err());
+    }
+
+    /// Open a stored blob the way the init does.
+    fn open(bytes: &[u8]) -> Result<(), Error> {
+        let mut buf = vec![0u8; 1 << 16];
+        Blob::open(bytes, &mut buf).map(|_| ())
     }
 
     #[test]
     fn every_truncation_is_an_error() {
-        let bytes = emit(&sample()).unwrap();
-        for len in 0..bytes.len() {
-            assert!(
-                Blob::new_checked(&bytes[..len]).is_err(),
-                "truncated to {len}"
-            );
+        for deflate in [Deflate::Never, Deflate::Always] {
+            let bytes = emit_with(&sample(), deflate).unwrap();
+            for len in 0..bytes.len() {
+                assert!(
+                    open(&bytes[..len]).is_err(),
+                    "{deflate:?} truncated to {len}"
+                );
+            }
+            // Trailing bytes after the stated length are not part of the blob.
+            let mut longer = bytes.clone();
+            longer.extend_from_slice(b"junk");
+            assert!(open(&longer).is_ok());
         }
-        // Trailing bytes after the stated length are not part of the blob.
-        let mut longer = bytes.clone();
-        longer.extend_from_slice(b"junk");
-        assert!(Blob::new_checked(&longer).is_ok());
     }
 
     #[test]
     fn every_single_byte_corruption_is_an_error() {
-        let bytes = emit(&sample()).unwrap();
-        for i in 0..bytes.len() {
-            for flip in [0x01u8, 0x80, 0xff] {
-                let mut bad = bytes.clone();
-                bad[i] ^= flip;
-                assert!(
-                    Blob::new_checked(&bad).is_err(),
-                    "byte {i} ^ {flip:#x} accepted"
-                );
+        for deflate in [Deflate::Never, Deflate::Always] {
+            let bytes = emit_with(&sample(), deflate).unwrap();
+            for i in 0..bytes.len() {
+                for flip in [0x01u8, 0x80, 0xff] {
+                    let mut bad = bytes.clone();
+                    bad[i] ^= flip;
+                    assert!(
+                        open(&bad).is_err(),
+                        "{deflate:?}: byte {i} ^ {flip:#x} accepted"
+                    );
+                }
             }
         }
     }
@@ -316,7 +581,7 @@ mod tests {
     /// structural checks (a blob written by a buggy or hostile tool).
     #[test]
     fn structural_errors_with_valid_checksum() {
-        let bytes = emit(&sample()).unwrap();
+        let bytes = emit_with(&sample(), Deflate::Never).unwrap();
         let fix = |mut b: Vec<u8>| {
             let crc = blob::checksum(&b);
             b[field::CRC32].copy_from_slice(&crc.to_le_bytes());
@@ -324,57 +589,65 @@ mod tests {
         };
         let set32 =
             |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-        let sec = |i: usize| HEADER_SIZE + i * SECTION_SIZE;
-        let strings_off =
-            u32::from_le_bytes(bytes[sec(0) + 4..sec(0) + 8].try_into().unwrap()) as usize;
-        let modules_off =
-            u32::from_le_bytes(bytes[sec(1) + 4..sec(1) + 8].try_into().unwrap()) as usize;
+        // Offsets in the payload are relative to its start, right after the header.
+        const P: usize = HEADER_SIZE;
+        let sec = |i: usize| P + PAYLOAD_HEADER_SIZE + i * SECTION_SIZE;
+        let off =
+            |at: usize| P + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let (strings_off, modules_off) = (off(sec(0) + 4), off(sec(1) + 4));
         let strings_len = modules_off - strings_off;
 
         let mut b = bytes.clone();
         b[field::VERSION].copy_from_slice(&2u16.to_le_bytes());
-        assert_eq!(Blob::new_checked(&fix(b)).err(), Some(Error::Version(2)));
+        assert_eq!(open(&fix(b)).err(), Some(Error::Version(2)));
 
         let mut b = bytes.clone();
-        set32(&mut b, field::RELEASE.start, strings_len as u32);
-        assert_eq!(Blob::new_checked(&fix(b)).err(), Some(Error::BadString));
+        b[field::FLAGS].copy_from_slice(&2u16.to_le_bytes());
+        assert_eq!(open(&fix(b)).err(), Some(Error::Flags(2)));
+
+        let mut b = bytes.clone();
+        set32(&mut b, P + field::RELEASE.start, strings_len as u32);
+        assert_eq!(open(&fix(b)).err(), Some(Error::BadString));
 
         let mut b = bytes.clone();
         set32(&mut b, modules_off, 1_000_000); // first module's name offset
-        assert_eq!(Blob::new_checked(&fix(b)).err(), Some(Error::BadString));
+        assert_eq!(open(&fix(b)).err(), Some(Error::BadString));
 
         let mut b = bytes.clone();
         set32(&mut b, modules_off + field::MOD_DEPS_START.start, 1000);
-        assert_eq!(Blob::new_checked(&fix(b)).err(), Some(Error::BadIndex));
+        assert_eq!(open(&fix(b)).err(), Some(Error::BadIndex));
 
         let mut b = bytes.clone();
-        let last = b.len() - 2; // last LOAD entry
-        b[last..].copy_from_slice(&999u16.to_le_bytes());
-        assert_eq!(Blob::new_checked(&fix(b)).err(), Some(Error::BadIndex));
+        let deps_off = off(sec(2) + 4); // first DEPS entry: a module index
+        b[deps_off..deps_off + 2].copy_from_slice(&999u16.to_le_bytes());
+        assert_eq!(open(&fix(b)).err(), Some(Error::BadIndex));
+
+        let mut b = bytes.clone();
+        let softdeps_off = off(sec(10) + 4); // first SOFTDEPS entry's name range
+        set32(&mut b, softdeps_off + field::SOFTDEP_FIRST.start, 1000);
+        assert_eq!(open(&fix(b)).err(), Some(Error::BadIndex));
+
+        let mut b = bytes.clone();
+        set32(&mut b, off(sec(9) + 4) + 4, 1_000_000); // a COMMANDS command string
+        assert_eq!(open(&fix(b)).err(), Some(Error::BadString));
 
         let mut b = bytes.clone();
         set32(&mut b, sec(1) + 8, 1_000_000); // module count
-        assert!(matches!(
-            Blob::new_checked(&fix(b)).err(),
-            Some(Error::BadSection(_))
-        ));
+        assert!(matches!(open(&fix(b)).err(), Some(Error::BadSection(_))));
 
         let mut b = bytes.clone();
         b[sec(1)..sec(1) + 2].copy_from_slice(&section::STRINGS.to_le_bytes()); // duplicate kind
-        assert!(matches!(
-            Blob::new_checked(&fix(b)).err(),
-            Some(Error::BadSection(_))
-        ));
+        assert!(matches!(open(&fix(b)).err(), Some(Error::BadSection(_))));
 
         let mut b = bytes.clone();
         b[strings_off + 1] = 0xff; // not UTF-8
-        assert_eq!(Blob::new_checked(&fix(b)).err(), Some(Error::BadString));
+        assert_eq!(open(&fix(b)).err(), Some(Error::BadString));
 
         // An unknown section kind is skipped: a newer writer's extra section.
         let mut b = bytes.clone();
         b[sec(3)..sec(3) + 2].copy_from_slice(&99u16.to_le_bytes());
         assert_eq!(
-            Blob::new_checked(&fix(b.clone())).err(),
+            open(&fix(b.clone())).err(),
             Some(Error::BadSection(section::LOAD))
         );
     }
@@ -385,39 +658,9 @@ mod tests {
         let mut bin = b"\x7fELF....MODBOOT\0garbage".to_vec();
         bin.extend_from_slice(&bytes);
         bin.extend_from_slice(b"trailer");
-        let b = find_embedded(&bin).unwrap();
-        assert_eq!(b.release(), "6.1.0-test");
+        let found = find_embedded(&bin).unwrap();
+        let p = payload(found).unwrap();
+        assert_eq!(Blob::new_checked(&p).unwrap().release(), "6.1.0-test");
         assert!(find_embedded(b"no blob here").is_none());
-    }
-
-    #[test]
-    fn walk_loads_dependencies_first_once() {
-        use crate::depends::{ModSet, walk};
-        let bytes = emit(&sample()).unwrap();
-        let blob = Blob::new_checked(&bytes).unwrap();
-        let mut seen = ModSet::new();
-        let mut order = Vec::new();
-        for i in blob.load_list() {
-            walk(&blob, i, &mut seen, |m| order.push(m.name().to_string()));
-        }
-        assert_eq!(
-            order,
-            [
-                "virtio_ring",
-                "virtio",
-                "virtio_pci_modern_dev",
-                "virtio_pci",
-                "virtio_blk"
-            ]
-        );
-        // Walking again loads nothing.
-        let mut again = 0;
-        walk(
-            &blob,
-            blob.find(b"virtio_blk").unwrap().index(),
-            &mut seen,
-            |_| again += 1,
-        );
-        assert_eq!(again, 0);
     }
 }

@@ -6,6 +6,8 @@
 //! - [`select`] turns module names into a [`emit::BlobSpec`];
 //! - [`emit`] writes the blob (the only writer: `build.rs` compiles this
 //!   same file);
+//! - [`show_depends`] prints what the init would do, as `modprobe
+//!   --show-depends` prints it;
 //! - [`cpio`] and [`image`] write the initramfs.
 
 pub mod cpio;
@@ -14,3 +16,4 @@ pub mod image;
 pub mod modprobe_d;
 pub mod modtree;
 pub mod select;
+pub mod show_depends;

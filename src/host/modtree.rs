@@ -1,9 +1,11 @@
 //! A kernel's module tree, as depmod left it in `/lib/modules/<release>`.
 //!
 //! Reads `modules.dep` (every module and its dependencies), `modules.builtin`
-//! (modules compiled into the kernel) and `modules.order` (the kernel's link
-//! order). Module names are derived from file names the way kmod does: the
-//! base name up to its first `.`, with `-` read as `_`.
+//! (modules compiled into the kernel), `modules.order` (the kernel's link
+//! order), `modules.alias` (the aliases modules declare) and the aliases of
+//! built-in modules in `modules.builtin.modinfo`. Module names are derived
+//! from file names the way kmod does: the base name up to its first `.`, with
+//! `-` read as `_`.
 
 use super::emit::normalise;
 use std::collections::{BTreeSet, HashMap};
@@ -32,6 +34,10 @@ pub struct ModTree {
     by_name: HashMap<String, usize>,
     builtin: BTreeSet<String>,
     order: HashMap<String, usize>,
+    /// `(pattern, module)` from `modules.alias`, in file order.
+    pub aliases: Vec<(String, String)>,
+    /// `(pattern, module)` of built-in modules, from `modules.builtin.modinfo`.
+    pub builtin_aliases: Vec<(String, String)>,
 }
 
 /// The module name of a path: `kernel/drivers/block/virtio-blk.ko.xz` is `virtio_blk`.
@@ -76,6 +82,14 @@ impl ModTree {
         )
         .map_err(|e| format!("{}/modules.dep: {e}", dir.display()))?;
         tree.set_order(&read("modules.order", false)?);
+        tree.aliases = parse_aliases(&read("modules.alias", false)?)
+            .map_err(|e| format!("{}/modules.alias: {e}", dir.display()))?;
+        let modinfo = match std::fs::read(dir.join("modules.builtin.modinfo")) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("{}/modules.builtin.modinfo: {e}", dir.display())),
+        };
+        tree.builtin_aliases = parse_builtin_aliases(&modinfo);
         tree.dir = dir.to_path_buf();
         Ok(tree)
     }
@@ -129,6 +143,8 @@ impl ModTree {
             by_name,
             builtin,
             order: HashMap::new(),
+            aliases: Vec::new(),
+            builtin_aliases: Vec::new(),
         })
     }
 
@@ -150,6 +166,11 @@ impl ModTree {
         self.builtin.contains(&normalise(name))
     }
 
+    /// Names of the built-in modules, sorted.
+    pub fn builtin_names(&self) -> impl Iterator<Item = &str> {
+        self.builtin.iter().map(String::as_str)
+    }
+
     /// Position of `name` in `modules.order`, if listed.
     pub fn order_of(&self, name: &str) -> Option<usize> {
         self.order.get(&normalise(name)).copied()
@@ -162,9 +183,71 @@ impl ModTree {
     }
 }
 
+/// `alias PATTERN MODULE` lines of `modules.alias` (`#` comments allowed).
+pub fn parse_aliases(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next(), words.next()) {
+            (None, ..) => {}
+            (Some(w), ..) if w.starts_with('#') => {}
+            (Some("alias"), Some(pattern), Some(module), None) => {
+                out.push((pattern.to_string(), normalise(module)))
+            }
+            _ => {
+                return Err(format!(
+                    "line {}: expected `alias PATTERN MODULE`: {line:?}",
+                    n + 1
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `NAME.alias=PATTERN` records of `modules.builtin.modinfo` (NUL-separated
+/// `module.key=value` strings), in file order.
+pub fn parse_builtin_aliases(modinfo: &[u8]) -> Vec<(String, String)> {
+    modinfo
+        .split(|&b| b == 0)
+        .filter_map(|rec| {
+            let rec = std::str::from_utf8(rec).ok()?;
+            let (key, pattern) = rec.split_once('=')?;
+            let module = key.strip_suffix(".alias")?;
+            (!module.contains('.') && !module.is_empty())
+                .then(|| (pattern.to_string(), normalise(module)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_and_builtin_aliases() {
+        let a = parse_aliases("# Aliases extracted from modules themselves.\nalias fs-xfs xfs\nalias pci:v*d* virtio-pci\n\n").unwrap();
+        assert_eq!(
+            a,
+            [
+                ("fs-xfs".to_string(), "xfs".to_string()),
+                ("pci:v*d*".into(), "virtio_pci".into())
+            ]
+        );
+        assert!(
+            parse_aliases("alias only-two\n")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        let modinfo = b"ext4.alias=fs-ext4\0ext4.file=fs/ext4\0crc32c_generic.alias=crypto-crc32c\0bad\0.alias=x\0";
+        assert_eq!(
+            parse_builtin_aliases(modinfo),
+            [
+                ("fs-ext4".to_string(), "ext4".to_string()),
+                ("crypto-crc32c".into(), "crc32c_generic".into())
+            ]
+        );
+    }
 
     const DEP: &str = "\
 kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko

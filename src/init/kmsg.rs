@@ -63,36 +63,52 @@ impl uWrite for Line {
     }
 }
 
-/// Write one line at `level`, its text produced by `f`.
-pub fn emit(level: u8, f: impl FnOnce(&mut Line)) {
-    let (fd, is_kmsg) = sys::log_fd();
-    let mut line = Line {
-        buf: [0; LINE_MAX],
-        len: 0,
-    };
-    if is_kmsg {
-        line.push(&[b'<', b'0' + (level & 7), b'>']);
+impl Line {
+    /// A new line at `level`, its prefix written. Not generic and not
+    /// inlined: every log call shares this code (and [`finish`](Self::finish)).
+    #[inline(never)]
+    pub fn start(level: u8) -> Line {
+        let mut line = Line {
+            buf: [0; LINE_MAX],
+            len: 0,
+        };
+        if sys::log_fd().1 {
+            line.push(&[b'<', b'0' + (level & 7), b'>']);
+        }
+        line.push(b"modboot: ");
+        line
     }
-    line.push(b"modboot: ");
-    f(&mut line);
-    if let Some(slot) = line.buf.get_mut(line.len) {
-        *slot = b'\n';
-        line.len += 1;
+
+    /// End the line and write it, in one `write(2)`.
+    #[inline(never)]
+    pub fn finish(mut self) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b'\n';
+            self.len += 1;
+        }
+        let _ = rustix::io::write(sys::log_fd().0, self.buf.get(..self.len).unwrap_or(&[]));
     }
-    let _ = rustix::io::write(fd, line.buf.get(..line.len).unwrap_or(&[]));
 }
 
+/// `log!(LEVEL, "text {}", x)`: one line at that level.
+macro_rules! log {
+    ($level:expr, $($t:tt)*) => {{
+        let mut line = $crate::kmsg::Line::start($level);
+        let _ = ufmt::uwrite!(line, $($t)*);
+        line.finish();
+    }};
+}
 /// `info!("text {}", x)`: log at info level.
 macro_rules! info {
-    ($($t:tt)*) => { $crate::kmsg::emit($crate::kmsg::INFO, |l| { let _ = ufmt::uwrite!(l, $($t)*); }) };
+    ($($t:tt)*) => { log!($crate::kmsg::INFO, $($t)*) };
 }
 /// `warn!(...)`: log at warning level.
 macro_rules! warn {
-    ($($t:tt)*) => { $crate::kmsg::emit($crate::kmsg::WARN, |l| { let _ = ufmt::uwrite!(l, $($t)*); }) };
+    ($($t:tt)*) => { log!($crate::kmsg::WARN, $($t)*) };
 }
 /// `error!(...)`: log at error level.
 macro_rules! error {
-    ($($t:tt)*) => { $crate::kmsg::emit($crate::kmsg::ERR, |l| { let _ = ufmt::uwrite!(l, $($t)*); }) };
+    ($($t:tt)*) => { log!($crate::kmsg::ERR, $($t)*) };
 }
 
 /// Bytes shown as text; invalid UTF-8 shows as `?`.

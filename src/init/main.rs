@@ -31,7 +31,7 @@ mod sys;
 
 use core::ffi::CStr;
 use kmsg::{B, E, Ms};
-use modboot::blob::Blob;
+use modboot::blob::{Blob, Stored};
 use modboot::cmdline::BootParams;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -254,22 +254,30 @@ enum BlobError {
     Bad(&'static str, modboot::blob::Error),
 }
 
-/// The blob: embedded in this binary, or mapped from [`BLOB_PATH`].
+/// The blob: embedded in this binary, or mapped from [`BLOB_PATH`]; its
+/// payload inflated into scratch memory when it is stored deflated.
 fn load_blob() -> Result<(Blob<'static>, &'static str), BlobError> {
-    if !EMBEDDED_BLOB.is_empty() {
-        let source = "embedded";
-        return Blob::new_checked(EMBEDDED_BLOB)
-            .map(|b| (b, source))
-            .map_err(|e| BlobError::Bad(source, e));
-    }
-    let source = "/etc/modboot.blob";
-    let fd = rustix::fs::open(BLOB_PATH, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(BlobError::Open)?;
-    let len = rustix::fs::fstat(&fd).map_err(BlobError::Open)?.st_size as usize;
-    let bytes = sys::Mapping::file(&fd, len)
-        .map_err(BlobError::Open)?
-        .leak();
-    Blob::new_checked(bytes)
+    let (stored, source): (&'static [u8], _) = if !EMBEDDED_BLOB.is_empty() {
+        (EMBEDDED_BLOB, "embedded")
+    } else {
+        let fd = rustix::fs::open(BLOB_PATH, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(BlobError::Open)?;
+        let len = rustix::fs::fstat(&fd).map_err(BlobError::Open)?.st_size as usize;
+        (
+            sys::Mapping::file(&fd, len)
+                .map_err(BlobError::Open)?
+                .leak(),
+            "/etc/modboot.blob",
+        )
+    };
+    let bad = |e| BlobError::Bad(source, e);
+    let stored = Stored::new_checked(stored).map_err(bad)?;
+    let buf = if stored.is_deflated() {
+        sys::scratch(stored.payload_len()).map_err(BlobError::Open)?
+    } else {
+        &mut []
+    };
+    Blob::new_checked(stored.payload(buf).map_err(bad)?)
         .map(|b| (b, source))
-        .map_err(|e| BlobError::Bad(source, e))
+        .map_err(bad)
 }

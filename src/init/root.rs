@@ -93,31 +93,31 @@ fn wait_for_device(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
 
 /// The one line that says the root device did not appear, and what did.
 fn log_missing_device(root: &[u8], waited_s: u32) {
-    crate::kmsg::emit(crate::kmsg::ERR, |l| {
-        let _ = ufmt::uwrite!(
-            l,
-            "root device {} did not appear within {} s; block devices present:",
-            B(root),
-            waited_s
-        );
-        let mut any = false;
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        if let Ok(dir) = rustix::fs::open(c"/sys/class/block", flags, Mode::empty()) {
-            let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
-            let mut entries = RawDir::new(&dir, &mut buf);
-            while let Some(Ok(e)) = entries.next() {
-                let name = e.file_name().to_bytes();
-                if name.first() != Some(&b'.') {
-                    l.push(b" ");
-                    l.push(name);
-                    any = true;
-                }
+    let mut l = crate::kmsg::Line::start(crate::kmsg::ERR);
+    let _ = ufmt::uwrite!(
+        l,
+        "root device {} did not appear within {} s; block devices present:",
+        B(root),
+        waited_s
+    );
+    let mut any = false;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if let Ok(dir) = rustix::fs::open(c"/sys/class/block", flags, Mode::empty()) {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
+        let mut entries = RawDir::new(&dir, &mut buf);
+        while let Some(Ok(e)) = entries.next() {
+            let name = e.file_name().to_bytes();
+            if name.first() != Some(&b'.') {
+                l.push(b" ");
+                l.push(name);
+                any = true;
             }
         }
-        if !any {
-            l.push(b" none");
-        }
-    });
+    }
+    if !any {
+        l.push(b" none");
+    }
+    l.finish();
 }
 
 /// Try each candidate filesystem type until one mounts.

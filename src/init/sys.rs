@@ -156,14 +156,14 @@ pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // No panic is reachable from input by design; if one happens anyway, say
     // where and stay alive: PID 1 exiting would panic the kernel silently.
-    crate::kmsg::emit(crate::kmsg::ERR, |l| {
-        l.push(b"internal error (panic) at ");
-        if let Some(loc) = info.location() {
-            l.push(loc.file().as_bytes());
-            l.push(b":");
-            l.push_u64(loc.line() as u64);
-        }
-    });
+    let mut l = crate::kmsg::Line::start(crate::kmsg::ERR);
+    l.push(b"internal error (panic) at ");
+    if let Some(loc) = info.location() {
+        l.push(loc.file().as_bytes());
+        l.push(b":");
+        l.push_u64(loc.line() as u64);
+    }
+    l.finish();
     crate::halt()
 }
 
@@ -246,6 +246,27 @@ impl Mapping {
         }
         // SAFETY: never unmapped from here on.
         unsafe { core::slice::from_raw_parts(m.ptr.cast::<u8>(), m.len) }
+    }
+}
+
+/// A zeroed, writable, private anonymous mapping of `len` bytes that lives as
+/// long as the process: scratch memory without an allocator.
+pub fn scratch(len: usize) -> io::Result<&'static mut [u8]> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    use rustix::mm::{MapFlags, ProtFlags, mmap_anonymous};
+    // SAFETY: a fresh anonymous mapping chosen by the kernel aliases nothing;
+    // it is never unmapped, so the 'static borrow stays valid, and it is
+    // handed out exactly once.
+    unsafe {
+        let ptr = mmap_anonymous(
+            core::ptr::null_mut(),
+            len,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE,
+        )?;
+        Ok(core::slice::from_raw_parts_mut(ptr.cast::<u8>(), len))
     }
 }
 
