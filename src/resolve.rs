@@ -31,12 +31,25 @@ use crate::blob::{Blob, COMMAND_INSTALL, COMMAND_REMOVE, Module};
 use crate::{glob, kcmdline, modname};
 use core::cmp::Ordering;
 
-/// A module object as libkmod's pool has it: a name, and the alias it was
-/// reached through (`None` when reached by its name). Equal fields, same object.
+/// A module object as libkmod's pool has it: a name, the alias it was
+/// reached through (`None` when reached by its name), and whether a lookup of
+/// built-ins created it (kmod then reports it built in even when
+/// modules.builtin does not list it, as for `debugfs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Object<'a> {
     pub name: &'a str,
     pub alias: Option<&'a str>,
+    pub builtin: bool,
+}
+
+impl<'a> Object<'a> {
+    fn named(name: &'a str, alias: Option<&'a str>) -> Self {
+        Object {
+            name,
+            alias,
+            builtin: false,
+        }
+    }
 }
 
 /// What modprobe does for one entry of a probe list.
@@ -176,10 +189,7 @@ impl<'a> Resolver<'a> {
         };
         for (pattern, target) in b.config_aliases() {
             if matches(pattern) {
-                found(Object {
-                    name: target,
-                    alias: Some(pattern),
-                });
+                found(Object::named(target, Some(pattern)));
             }
         }
         if n.get() > 0 {
@@ -187,27 +197,18 @@ impl<'a> Resolver<'a> {
         }
         if !key.contains(':') {
             if let Some(m) = b.find(key.as_bytes()) {
-                found(Object {
-                    name: m.name(),
-                    alias: None,
-                });
+                found(Object::named(m.name(), None));
                 return n.get();
             }
         }
         let command = |kind| b.commands().any(|(k, name, _)| k == kind && name == key);
         if command(COMMAND_INSTALL) || command(COMMAND_REMOVE) {
-            found(Object {
-                name: key,
-                alias: None,
-            });
+            found(Object::named(key, None));
             return n.get();
         }
         for (pattern, target, _) in b.aliases() {
             if matches(pattern) {
-                found(Object {
-                    name: target,
-                    alias: Some(key),
-                });
+                found(Object::named(target, Some(key)));
             }
         }
         if n.get() > 0 {
@@ -217,6 +218,7 @@ impl<'a> Resolver<'a> {
             found(Object {
                 name: key,
                 alias: None,
+                builtin: true,
             });
             return n.get();
         }
@@ -255,6 +257,7 @@ impl<'a> Resolver<'a> {
             found(Object {
                 name: target,
                 alias: Some(key),
+                builtin: true,
             });
         }
         n.get()
@@ -275,15 +278,7 @@ impl<'a> Resolver<'a> {
         }
         if let Some(m) = self.blob.find(o.name.as_bytes()) {
             for dep in m.deps().filter_map(|d| self.blob.module(d)) {
-                self.fill_softdep(
-                    Object {
-                        name: dep.name(),
-                        alias: None,
-                    },
-                    visited,
-                    f,
-                    depth,
-                );
+                self.fill_softdep(Object::named(dep.name(), None), visited, f, depth);
             }
         }
         self.fill_softdep(o, visited, f, depth);
@@ -320,18 +315,19 @@ impl<'a> Resolver<'a> {
         }
         f(Step {
             object: o,
-            action: self.action(o.name, has_softdeps),
+            action: self.action(o, has_softdeps),
         });
         if let Some(sd) = softdep {
             expand(&mut sd.post(), visited, f);
         }
     }
 
-    /// What modprobe does with the module called `name`.
-    pub fn action<'k>(&self, name: &'k str, ignore_command: bool) -> Action<'k>
+    /// What modprobe does with a module object.
+    pub fn action<'k>(&self, o: Object<'k>, ignore_command: bool) -> Action<'k>
     where
         'a: 'k,
     {
+        let name = o.name;
         if !ignore_command {
             let install = self.blob.commands().find(|&(kind, pattern, _)| {
                 kind == COMMAND_INSTALL && glob::matches(pattern.as_bytes(), name.as_bytes())
@@ -342,7 +338,7 @@ impl<'a> Resolver<'a> {
         }
         match self.blob.find(name.as_bytes()) {
             Some(m) => Action::Insmod(m),
-            None if self.blob.is_builtin(name.as_bytes()) => Action::Builtin,
+            None if o.builtin || self.blob.is_builtin(name.as_bytes()) => Action::Builtin,
             None => Action::Nothing,
         }
     }
