@@ -404,3 +404,56 @@ fn image_is_the_same_bytes_for_the_same_inputs() {
         "image differs"
     );
 }
+
+/// Issue 3's resolution, in the real kernel: an alias-only `modules-load=`
+/// request with its softdep and modprobe.d options, a blacklisted alias, a
+/// blacklisted name asked for by name (loads), an `install /bin/true`.
+#[test]
+fn aliases_softdeps_options_and_blacklists_take_effect() {
+    let a = artifacts();
+    let c = Boot {
+        name: "resolve",
+        image: a.get("image_resolve"),
+        disk: true,
+        append: "root=/dev/vda modules-load=block-major-7-0,fs-xfs rd.modules-load=fuse modules_load=fs-iso9660 \
+                 guest_params=loop/parameters/max_part \
+                 guest_modules=loop,cdrom,xfs,fuse,isofs",
+        until: None,
+    }
+    .run();
+    c.expect("GUEST: MARKER modboot-root-ok");
+    // The softdep's pre: module loads first, each with its modprobe.d options.
+    let loaded = c.loaded();
+    let at = |m: &str| {
+        loaded
+            .iter()
+            .position(|l| l == m)
+            .unwrap_or_else(|| panic!("{m} not loaded: {loaded:?}"))
+    };
+    assert!(
+        at("cdrom") < at("loop"),
+        "softdep pre: cdrom must load before loop: {loaded:?}"
+    );
+    assert!(
+        c.after("modboot: loaded loop in")
+            .unwrap()
+            .ends_with("params max_part=7")
+    );
+    c.expect("GUEST: param loop/parameters/max_part 7");
+    // cdrom does not show lockdoor in sysfs; the parameter as passed:
+    assert!(
+        c.after("modboot: loaded cdrom in")
+            .unwrap()
+            .ends_with("params lockdoor=0")
+    );
+    c.expect("GUEST: module loop present");
+    c.expect("GUEST: module cdrom present");
+    // blacklist xfs: the alias request fs-xfs loads nothing.
+    c.expect("GUEST: module xfs absent");
+    // blacklist fuse does not stop a request by name.
+    c.expect("GUEST: module fuse present");
+    // install isofs /bin/true: never loaded, and said so.
+    c.expect("modboot: not loading isofs: modprobe.d says install /bin/true");
+    c.expect("GUEST: module isofs absent");
+    c.expect_not("modboot: cannot load");
+}

@@ -3,7 +3,7 @@
 //! the init would load, as `modprobe --show-depends` would print it.
 
 use modboot::blob::{Blob, Stored};
-use modboot::host::emit::{self, BlobSpec};
+use modboot::host::emit::{self, BlobSpec, Deflate};
 use modboot::host::image;
 use modboot::host::modprobe_d::Config;
 use modboot::host::modtree::ModTree;
@@ -30,6 +30,7 @@ SELECTION:
   --config PATH      modprobe.d directory or file (repeatable; kmod's order);
                      the tree's modules.softdep is always read
   --release R        kernel release, if DIR's name is not it
+  --deflate WHEN     store the blob deflated: auto (when over 4 KiB and smaller), always, never
 
 --tree DIR is a /lib/modules/<release> directory on which depmod has run.
 show-depends prints, per NAME, what modprobe --show-depends would; paths
@@ -51,6 +52,7 @@ struct Args {
     cmdline: String,
     dirname: Option<String>,
     no_gzip: bool,
+    deflate: Option<Deflate>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -83,6 +85,14 @@ fn parse_args() -> Result<Args, String> {
             "--cmdline" => a.cmdline = value("a string")?,
             "--dirname" => a.dirname = Some(value("a directory")?),
             "--no-gzip" => a.no_gzip = true,
+            "--deflate" => {
+                a.deflate = Some(match value("auto, always or never")?.as_str() {
+                    "auto" => Deflate::Auto,
+                    "always" => Deflate::Always,
+                    "never" => Deflate::Never,
+                    other => return Err(format!("--deflate {other}: auto, always or never")),
+                })
+            }
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
             _ => a.names.push(arg),
@@ -146,7 +156,10 @@ fn checked(payload: &[u8]) -> Result<Blob<'_>, String> {
 fn cmd_blob(a: &Args) -> Result<(), String> {
     let tree = tree(a)?;
     let sel = selection(a, &tree)?;
-    write(&a.output, &emit::emit(&sel.spec)?)
+    write(
+        &a.output,
+        &emit::emit_with(&sel.spec, a.deflate.unwrap_or(Deflate::Auto))?,
+    )
 }
 
 fn cmd_image(a: &Args) -> Result<(), String> {

@@ -7,7 +7,7 @@
 //! modules left out are dropped, the rest of the configuration is kept.
 
 use super::emit::{self, BlobSpec, Deflate, ModuleSpec, SoftdepSpec};
-use super::modprobe_d::{Config, is_disabling};
+use super::modprobe_d::Config;
 use super::modtree::ModTree;
 use crate::blob::Blob;
 use crate::modname;
@@ -117,12 +117,12 @@ pub fn select(
                 only_builtin = false;
             }
             Action::Install(command) => {
-                // The init cannot run it: it loads the module itself, unless
-                // the command is the usual "never load" /bin/true.
-                if !is_disabling(command) {
-                    if let Some(m) = blob.find(step.object.name.as_bytes()) {
-                        keep.insert(m.name().to_string());
-                    }
+                // Kept even when the command disables it: the boot then
+                // resolves the module's aliases as modprobe does, and says why
+                // it does not load it. Any other command cannot run in an
+                // initramfs, so the init loads the module itself.
+                if let Some(m) = blob.find(step.object.name.as_bytes()) {
+                    keep.insert(m.name().to_string());
                 }
                 installed.push((step.object.name.to_string(), command.to_string()));
                 only_builtin = false;
@@ -206,14 +206,16 @@ mod tests {
         let names: Vec<_> = sel.spec.modules.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(
             names,
-            ["b", "a", "d_x", "e"],
-            "c is disabled by install /bin/true; e is b's softdep"
+            ["b", "a", "c", "d_x", "e"],
+            "e is b's softdep; c is kept though install disables it"
         );
         assert_eq!(sel.installed, [("c".to_string(), "/bin/true".to_string())]);
+        assert_eq!(sel.spec.aliases.len(), 2);
+        let sel = select(&tree(), &cfg, &["b".into()], &[], false).unwrap();
         assert_eq!(
             sel.spec.aliases.len(),
-            1,
-            "the alias of c is dropped with it"
+            0,
+            "aliases of modules left out are dropped"
         );
         assert!(
             select(&tree(), &cfg, &["zzz".into()], &[], false)
