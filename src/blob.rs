@@ -46,6 +46,8 @@
 //!                  `pre` then `post` names from SOFTDEP_NAMES[first..]
 //! SOFTDEP_NAMES    name str
 //! BLACKLIST        name str                           modprobe.d `blacklist`
+//! ALIAS_INDEX      u32 ALIASES index, sorted by the pattern's literal prefix
+//!                  (the bytes before its first `*?[\\`): lookups search it
 //! ```
 //!
 //! Only STRINGS, MODULES, DEPS and LOAD must be present; a missing optional
@@ -123,8 +125,9 @@ pub mod section {
     pub const SOFTDEPS: u16 = 11;
     pub const SOFTDEP_NAMES: u16 = 12;
     pub const BLACKLIST: u16 = 13;
+    pub const ALIAS_INDEX: u16 = 14;
     /// One past the largest kind this reader knows.
-    pub const END: usize = 14;
+    pub const END: usize = 15;
 
     /// `(entry size, offsets of string fields)` for each kind; index 0 unused.
     pub const SHAPE: [(usize, &[usize]); END] = [
@@ -142,6 +145,7 @@ pub mod section {
         (12, &[0]),
         (4, &[0]),
         (4, &[0]),
+        (4, &[]),
     ];
 
     /// Sections every blob has.
@@ -410,6 +414,13 @@ impl<'a> Blob<'a> {
         {
             return Err(Error::BadIndex);
         }
+        let naliases = tables[section::ALIASES as usize].len();
+        if !tables[section::ALIAS_INDEX as usize]
+            .iter()
+            .all(|c| (u32_at(c, 0..4) as usize) < naliases)
+        {
+            return Err(Error::BadIndex);
+        }
         let nnames = tables[section::SOFTDEP_NAMES as usize].len();
         for rec in tables[section::SOFTDEPS as usize].iter() {
             let count = u16_at(rec, field::SOFTDEP_PRE) as usize
@@ -432,6 +443,14 @@ impl<'a> Blob<'a> {
     fn cstr_at(&self, off: u32) -> &'a CStr {
         let tail = self.strings.get(off as usize..).unwrap_or(&[0]);
         CStr::from_bytes_until_nul(tail).unwrap_or(c"")
+    }
+
+    /// The bytes of the string at `off`, without its NUL (no UTF-8 check:
+    /// the whole table was checked once).
+    fn bytes_at(&self, off: u32) -> &'a [u8] {
+        let tail = self.strings.get(off as usize..).unwrap_or(&[]);
+        let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
+        tail.get(..end).unwrap_or(&[])
     }
 
     fn str_at(&self, off: u32) -> &'a str {
@@ -523,6 +542,56 @@ impl<'a> Blob<'a> {
                 u32_at(rec, field::WORD2),
             )
         })
+    }
+
+    /// modules.alias entry `i`: (pattern, target module, rank).
+    pub fn alias(&self, i: usize) -> Option<(&'a str, &'a str, u32)> {
+        let t = self.table(section::ALIASES);
+        (i < t.len()).then(|| {
+            let rec = t.rec(i);
+            (
+                self.str_field(rec, field::STR0),
+                self.str_field(rec, field::STR1),
+                u32_at(rec, field::WORD2),
+            )
+        })
+    }
+
+    /// Indices of the modules.alias entries whose pattern's literal prefix is
+    /// exactly `prefix` (by binary search of ALIAS_INDEX), and whether any
+    /// literal prefix at all starts with `prefix` (when none does, no longer
+    /// prefix can match either). `None` when the blob has no index.
+    pub fn aliases_with_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> Option<(impl Iterator<Item = usize> + 'a, bool)> {
+        let index = self.table(section::ALIAS_INDEX);
+        if index.len() == 0 && self.table(section::ALIASES).len() > 0 {
+            return None;
+        }
+        let blob = *self;
+        let aliases = self.table(section::ALIASES);
+        let literal = move |i: usize| -> &'a [u8] {
+            let a = u32_at(index.rec(i), 0..4) as usize;
+            crate::glob::literal_prefix(blob.bytes_at(u32_at(aliases.rec(a), field::STR0)))
+        };
+        let (mut lo, mut hi) = (0usize, index.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if literal(mid) < prefix {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
+        }
+        let extends = lo < index.len() && literal(lo).starts_with(prefix);
+        let end = (lo..index.len())
+            .find(|&i| literal(i) != prefix)
+            .unwrap_or(index.len());
+        Some((
+            (lo..end).map(move |i| u32_at(index.rec(i), 0..4) as usize),
+            extends,
+        ))
     }
 
     /// Built-in module names, sorted.

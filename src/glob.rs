@@ -411,6 +411,80 @@ fn skip_set(pat: Pattern, mut p: usize) -> Set {
     }
 }
 
+/// A string that `pattern` matches, written into `out`: `*` as nothing, `?`
+/// as `x`, an escaped byte as itself, a bracket expression as the first
+/// printable byte it accepts. `None` if `out` is too small or the result
+/// would not match (a pattern that matches only unprintable bytes).
+pub fn example_into<'o>(pattern: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let mut len = 0;
+    let mut push = |c: u8, out: &mut [u8]| -> Option<()> {
+        *out.get_mut(len)? = c;
+        len += 1;
+        Some(())
+    };
+    let mut i = 0;
+    while let Some(&c) = pattern.get(i) {
+        match c {
+            b'*' => i += 1,
+            b'?' => {
+                push(b'x', out)?;
+                i += 1;
+            }
+            b'\\' if i + 1 < pattern.len() => {
+                push(*pattern.get(i + 1)?, out)?;
+                i += 2;
+            }
+            b'[' => match bracket_end(pattern, i) {
+                Some(end) => {
+                    let set = pattern.get(i..=end)?;
+                    push((0x21u8..0x7f).find(|&b| matches(set, &[b]))?, out)?;
+                    i = end + 1;
+                }
+                None => {
+                    push(b'[', out)?;
+                    i += 1;
+                }
+            },
+            _ => {
+                push(c, out)?;
+                i += 1;
+            }
+        }
+    }
+    let text = out.get(..len)?;
+    matches(pattern, text).then_some(text)
+}
+
+/// Index of the `]` closing the bracket expression that starts at `start`:
+/// after an optional `!` or `^` and a leading `]`, the first `]` that does
+/// not close a `[:class:]`, `[.sym.]` or `[=equiv=]`.
+fn bracket_end(p: &[u8], start: usize) -> Option<usize> {
+    let mut j = start + 1;
+    if matches!(p.get(j), Some(b'!' | b'^')) {
+        j += 1;
+    }
+    if p.get(j) == Some(&b']') {
+        j += 1;
+    }
+    while let Some(&c) = p.get(j) {
+        if c == b']' {
+            return Some(j);
+        }
+        if c == b'[' && matches!(p.get(j + 1), Some(b':' | b'.' | b'=')) {
+            let close = *p.get(j + 1)?;
+            j += 2;
+            while !(p.get(j) == Some(&close) && p.get(j + 1) == Some(&b']')) {
+                p.get(j)?;
+                j += 1;
+            }
+            j += 2;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -845,5 +919,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn examples_match_their_patterns() {
+        let mut buf = [0u8; 128];
+        for (p, want) in [
+            (
+                &b"pci:v00008086d*sv*sd*bc*sc*i*"[..],
+                &b"pci:v00008086dsvsdbcsci"[..],
+            ),
+            (b"acpi*:PNP0A0[38]:*", b"acpi:PNP0A03:"),
+            (
+                b"usb:v*p*d*dc*dsc*dp*ic03isc01ip0[12]in*",
+                b"usb:vpddcdscdpic03isc01ip01in",
+            ),
+            (b"a[!a-z]b", b"a!b"),
+            (b"x\\*y?", b"x*yx"),
+            (b"[[:digit:]]", b"0"),
+            (b"open[", b"open["),
+        ] {
+            assert_eq!(
+                example_into(p, &mut buf),
+                Some(want),
+                "{}",
+                String::from_utf8_lossy(p)
+            );
+        }
+        assert_eq!(example_into(b"abc", &mut [0u8; 2]), None, "no room");
+        assert_eq!(
+            example_into(b"[[:cntrl:]]", &mut buf),
+            None,
+            "only unprintable bytes match"
+        );
     }
 }

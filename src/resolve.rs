@@ -86,6 +86,9 @@ pub enum Error {
 const MAX_DEPTH: usize = 48;
 /// Objects remembered as visited during one probe.
 const MAX_VISITED: usize = 192;
+/// modules.alias matches of one name gathered through the index; more fall
+/// back to a full scan.
+const MAX_ALIAS_MATCHES: usize = 64;
 /// Matches of built-in aliases sorted per lookup.
 const MAX_BUILTIN_MATCHES: usize = 32;
 
@@ -206,11 +209,7 @@ impl<'a> Resolver<'a> {
             found(Object::named(key, None));
             return n.get();
         }
-        for (pattern, target, _) in b.aliases() {
-            if matches(pattern) {
-                found(Object::named(target, Some(key)));
-            }
-        }
+        self.modules_alias(key, &mut |target| found(Object::named(target, Some(key))));
         if n.get() > 0 {
             return n.get();
         }
@@ -261,6 +260,62 @@ impl<'a> Resolver<'a> {
             });
         }
         n.get()
+    }
+
+    /// modules.alias matches of `key`, by rank (modules.order). With the
+    /// blob's prefix index, only patterns whose literal prefix starts `key`
+    /// are tried; without it (or past [`MAX_ALIAS_MATCHES`]), all of them.
+    fn modules_alias<'k>(&self, key: &'k str, f: &mut dyn FnMut(&'a str))
+    where
+        'a: 'k,
+    {
+        let b = &self.blob;
+        let k = key.as_bytes();
+        let mut hits = [0usize; MAX_ALIAS_MATCHES];
+        let mut count = 0;
+        let mut indexed = true;
+        'prefixes: for len in 0..=k.len() {
+            let Some((candidates, extends)) = b.aliases_with_prefix(k.get(..len).unwrap_or(&[]))
+            else {
+                indexed = false;
+                break;
+            };
+            for i in candidates {
+                let Some((pattern, _, _)) = b.alias(i) else {
+                    continue;
+                };
+                if glob::matches(pattern.as_bytes(), k) {
+                    match hits.get_mut(count) {
+                        Some(slot) => {
+                            *slot = i;
+                            count += 1;
+                        }
+                        None => {
+                            indexed = false;
+                            break 'prefixes;
+                        }
+                    }
+                }
+            }
+            if !extends {
+                break; // no pattern's literal prefix goes on like the key
+            }
+        }
+        if indexed {
+            let hits = hits.get_mut(..count).unwrap_or(&mut []);
+            hits.sort_unstable(); // table order is rank order
+            for &i in hits.iter() {
+                if let Some((_, target, _)) = b.alias(i) {
+                    f(target);
+                }
+            }
+        } else {
+            for (pattern, target, _) in b.aliases() {
+                if glob::matches(pattern.as_bytes(), k) {
+                    f(target);
+                }
+            }
+        }
     }
 
     /// `__kmod_module_get_probe_list`.

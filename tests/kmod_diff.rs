@@ -34,62 +34,11 @@ fn tree_dir() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-/// A string that `pattern` matches: `*` as nothing, `?` as `x`, a bracket
-/// expression as the first printable byte it accepts (asked of the matcher).
+/// A string that `pattern` matches (see `glob::example_into`).
 fn instantiate(pattern: &str) -> Option<String> {
-    let p = pattern.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < p.len() {
-        match p[i] {
-            b'*' => i += 1,
-            b'?' => {
-                out.push(b'x');
-                i += 1;
-            }
-            b'\\' if i + 1 < p.len() => {
-                out.push(p[i + 1]);
-                i += 2;
-            }
-            b'[' => {
-                // The bracket expression's end: after an optional ! or ^ and a
-                // leading ], the first ] not closing a [:class:].
-                let mut j = i + 1;
-                if matches!(p.get(j), Some(b'!' | b'^')) {
-                    j += 1;
-                }
-                if p.get(j) == Some(&b']') {
-                    j += 1;
-                }
-                while j < p.len() && p[j] != b']' {
-                    if p[j] == b'[' && matches!(p.get(j + 1), Some(b':' | b'.' | b'=')) {
-                        let close = p[j + 1];
-                        j += 2;
-                        while j + 1 < p.len() && !(p[j] == close && p[j + 1] == b']') {
-                            j += 1;
-                        }
-                        j += 2;
-                    } else {
-                        j += 1;
-                    }
-                }
-                if j >= p.len() {
-                    out.push(b'[');
-                    i += 1;
-                    continue;
-                }
-                let set = &p[i..=j];
-                out.push((0x21u8..0x7f).find(|&c| glob::matches(set, &[c]))?);
-                i = j + 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    let s = String::from_utf8(out).ok()?;
-    glob::matches(p, s.as_bytes()).then_some(s)
+    let mut buf = [0u8; 512];
+    let s = glob::example_into(pattern.as_bytes(), &mut buf)?;
+    String::from_utf8(s.to_vec()).ok()
 }
 
 /// The real modprobe's output and exit code for each name, in one private

@@ -219,12 +219,24 @@ pub fn emit_with(spec: &BlobSpec, deflate: Deflate) -> Result<Vec<u8>, String> {
     let mut aliases_sorted: Vec<&(String, String, u32)> = spec.aliases.iter().collect();
     aliases_sorted.sort_by_key(|a| a.2);
     let mut aliases = Entries::new(section::ALIASES);
-    for (pattern, module, rank) in aliases_sorted {
+    for (pattern, module, rank) in &aliases_sorted {
         aliases.push(&[
             U32(strings.add(pattern)?),
             U32(strings.add(module)?),
             U32(*rank),
         ]);
+    }
+    // The search index: entries by literal prefix (ties in rank order).
+    let mut by_prefix: Vec<usize> = (0..aliases_sorted.len()).collect();
+    by_prefix.sort_by_key(|&i| {
+        (
+            crate::glob::literal_prefix(aliases_sorted[i].0.as_bytes()),
+            i,
+        )
+    });
+    let mut alias_index = Entries::new(section::ALIAS_INDEX);
+    for i in by_prefix {
+        alias_index.push(&[U32(i as u32)]);
     }
     let mut commands = Entries::new(section::COMMANDS);
     for (kind, name, command) in &spec.commands {
@@ -272,6 +284,7 @@ pub fn emit_with(spec: &BlobSpec, deflate: Deflate) -> Result<Vec<u8>, String> {
         softdeps,
         softdep_names,
         blacklist,
+        alias_index,
     ];
     let mut payload = vec![0u8; PAYLOAD_HEADER_SIZE + sections.len() * SECTION_SIZE];
     for (i, sec) in sections.iter().enumerate() {
