@@ -235,23 +235,10 @@ impl<'a> Resolver<'a> {
             }
         }
         let hits = hits.get_mut(..count).unwrap_or(&mut []);
-        // Stable insertion sort (core has no allocation-free stable sort).
-        for i in 1..hits.len() {
-            let mut j = i;
-            while j > 0 {
-                let later = match (hits.get(j - 1), hits.get(j)) {
-                    (Some(Some((p, _))), Some(Some((q, _)))) => {
-                        trie_discovery(p.as_bytes(), q.as_bytes()) == Ordering::Less
-                    }
-                    _ => false,
-                };
-                if !later {
-                    break;
-                }
-                hits.swap(j - 1, j);
-                j -= 1;
-            }
-        }
+        insertion_sort(hits, |x, y| match (x, y) {
+            (Some((p, _)), Some((q, _))) => trie_discovery(q.as_bytes(), p.as_bytes()) == Ordering::Less,
+            _ => false,
+        });
         for (_, target) in hits.iter().flatten() {
             found(Object {
                 name: target,
@@ -303,7 +290,7 @@ impl<'a> Resolver<'a> {
         }
         if indexed {
             let hits = hits.get_mut(..count).unwrap_or(&mut []);
-            hits.sort_unstable(); // table order is rank order
+            insertion_sort(hits, |a, b| a < b); // table order is rank order
             for &i in hits.iter() {
                 if let Some((_, target, _)) = b.alias(i) {
                     f(target);
@@ -476,6 +463,22 @@ pub fn is_disabling(command: &str) -> bool {
         command.trim(),
         "/bin/true" | "/bin/false" | "/usr/bin/true" | "/usr/bin/false" | "true" | "false"
     )
+}
+
+/// Sort a few items, stably, with `before(a, b)` meaning a goes first. Core
+/// has no allocation-free stable sort, and its unstable one costs kilobytes
+/// of code; lists here hold a few dozen items at most.
+fn insertion_sort<T: Copy>(items: &mut [T], before: impl Fn(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 {
+            match (items.get(j - 1), items.get(j)) {
+                (Some(a), Some(b)) if before(b, a) => items.swap(j - 1, j),
+                _ => break,
+            }
+            j -= 1;
+        }
+    }
 }
 
 /// Normalise a name as modprobe does before looking it up (kmod's
