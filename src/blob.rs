@@ -177,6 +177,10 @@ pub enum Error {
     BadString,
     /// A module index or a list range out of bounds.
     BadIndex,
+    /// Entries out of the order lookups rely on (module and built-in names
+    /// sorted, unique and normalised; aliases by rank; the alias index by
+    /// prefix and complete).
+    Order(u16),
 }
 
 impl Error {
@@ -193,6 +197,7 @@ impl Error {
             Error::BadSection(_) => "bad section table",
             Error::BadString => "bad string reference",
             Error::BadIndex => "bad module index",
+            Error::Order(_) => "entries out of order",
         }
     }
 }
@@ -429,11 +434,47 @@ impl<'a> Blob<'a> {
                 return Err(Error::BadIndex);
             }
         }
-        Ok(Blob {
+        let blob = Blob {
             strings,
             tables,
             release,
-        })
+        };
+        blob.check_order()?;
+        Ok(blob)
+    }
+
+    /// The orders binary searches and rank-ordered results rely on.
+    fn check_order(&self) -> Result<(), Error> {
+        let increasing = |kind: u16| {
+            let t = self.table(kind);
+            let name = |i| self.bytes_at(u32_at(t.rec(i), field::STR0));
+            (1..t.len()).all(|i| name(i - 1) < name(i))
+        };
+        let modules = self.table(section::MODULES);
+        let normalised = modules
+            .iter()
+            .all(|r| !self.bytes_at(u32_at(r, field::STR0)).contains(&b'-'));
+        if !increasing(section::MODULES) || !normalised {
+            return Err(Error::Order(section::MODULES));
+        }
+        if !increasing(section::BUILTIN) {
+            return Err(Error::Order(section::BUILTIN));
+        }
+        let aliases = self.table(section::ALIASES);
+        let rank = |i| u32_at(aliases.rec(i), field::WORD2);
+        if !(1..aliases.len()).all(|i| rank(i - 1) <= rank(i)) {
+            return Err(Error::Order(section::ALIASES));
+        }
+        let index = self.table(section::ALIAS_INDEX);
+        let prefix = |i| {
+            let a = u32_at(index.rec(i), 0..4) as usize;
+            crate::glob::literal_prefix(self.bytes_at(u32_at(aliases.rec(a), field::STR0)))
+        };
+        let complete = index.len() == 0 || index.len() == aliases.len();
+        if !complete || !(1..index.len()).all(|i| prefix(i - 1) <= prefix(i)) {
+            return Err(Error::Order(section::ALIAS_INDEX));
+        }
+        Ok(())
     }
 
     fn table(&self, kind: u16) -> Table<'a> {

@@ -236,7 +236,9 @@ impl<'a> Resolver<'a> {
         }
         let hits = hits.get_mut(..count).unwrap_or(&mut []);
         insertion_sort(hits, |x, y| match (x, y) {
-            (Some((p, _)), Some((q, _))) => trie_discovery(q.as_bytes(), p.as_bytes()) == Ordering::Less,
+            (Some((p, _)), Some((q, _))) => {
+                trie_discovery(q.as_bytes(), p.as_bytes()) == Ordering::Less
+            }
             _ => false,
         });
         for (_, target) in hits.iter().flatten() {

@@ -665,6 +665,55 @@ mod tests {
         );
     }
 
+    /// Orders the lookups rely on are checked, not trusted (found by fuzzing:
+    /// fuzz/seeds/blob/crash-*).
+    #[test]
+    fn entries_out_of_order_are_refused() {
+        let bytes = emit_with(&sample(), Deflate::Never).unwrap();
+        let p = payload(&bytes).unwrap();
+        let sec = |i: usize| PAYLOAD_HEADER_SIZE + i * SECTION_SIZE;
+        let off = |p: &[u8], i: usize| {
+            u32::from_le_bytes(p[sec(i) + 4..sec(i) + 8].try_into().unwrap()) as usize
+        };
+        let swap = |p: &mut Vec<u8>, i: usize, size: usize| {
+            let o = off(p, i);
+            let (a, b) = p[o..o + 2 * size].split_at_mut(size);
+            a.swap_with_slice(b);
+        };
+        for (section_index, size, kind) in [
+            (1, 16, section::MODULES),
+            (5, 12, section::ALIASES),
+            (6, 4, section::BUILTIN),
+            (13, 4, section::ALIAS_INDEX),
+        ] {
+            let mut bad = p.clone();
+            swap(&mut bad, section_index, size);
+            assert_eq!(
+                Blob::new_checked(&bad).err(),
+                Some(Error::Order(kind)),
+                "section {kind}"
+            );
+        }
+        for seed in [
+            "crash-aliases-unranked",
+            "crash-builtin-unsorted",
+            "crash-module-name-dash",
+            "crash-modules-duplicate",
+            "crash-modules-unsorted",
+        ] {
+            let path = format!(
+                "{}/fuzz/seeds/blob/{seed}.payload",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            if let Ok(bytes) = std::fs::read(&path) {
+                assert!(
+                    matches!(Blob::new_checked(&bytes), Err(Error::Order(_))),
+                    "{seed}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn embedded_blob_is_found_after_a_false_magic() {
         let bytes = emit(&sample()).unwrap();
