@@ -465,13 +465,19 @@ impl<'a> Blob<'a> {
         if !(1..aliases.len()).all(|i| rank(i - 1) <= rank(i)) {
             return Err(Error::Order(section::ALIASES));
         }
+        // The index: strictly increasing by (literal prefix, alias number),
+        // and as long as the table. n distinct numbers below n: every alias
+        // exactly once.
         let index = self.table(section::ALIAS_INDEX);
-        let prefix = |i| {
+        let key = |i| {
             let a = u32_at(index.rec(i), 0..4) as usize;
-            crate::glob::literal_prefix(self.bytes_at(u32_at(aliases.rec(a), field::STR0)))
+            (
+                crate::glob::literal_prefix(self.bytes_at(u32_at(aliases.rec(a), field::STR0))),
+                a,
+            )
         };
         let complete = index.len() == 0 || index.len() == aliases.len();
-        if !complete || !(1..index.len()).all(|i| prefix(i - 1) <= prefix(i)) {
+        if !complete || !(1..index.len()).all(|i| key(i - 1) < key(i)) {
             return Err(Error::Order(section::ALIAS_INDEX));
         }
         Ok(())
