@@ -700,6 +700,8 @@ mod tests {
             "crash-module-name-dash",
             "crash-modules-duplicate",
             "crash-modules-unsorted",
+            "crash-alias-index-repeats",
+            "crash-alias-index-unsorted",
         ] {
             let path = format!(
                 "{}/fuzz/seeds/blob/{seed}.payload",
