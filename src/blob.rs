@@ -253,6 +253,11 @@ impl<'a> Stored<'a> {
         if !deflated && payload_len != stored.len() {
             return Err(Error::Truncated);
         }
+        // Deflate expands at most about 1032:1: a larger claim is corrupt,
+        // and must not make a reader reserve gigabytes for it.
+        if deflated && payload_len > stored.len().saturating_mul(1032).saturating_add(64) {
+            return Err(Error::Inflate);
+        }
         Ok(Stored {
             stored,
             deflated,

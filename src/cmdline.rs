@@ -37,7 +37,14 @@ pub struct Params<'a> {
 
 impl<'a> Params<'a> {
     pub fn new(cmdline: &'a [u8]) -> Self {
-        Params { rest: cmdline }
+        // /proc/cmdline holds no NUL; in C one would end the string.
+        let end = cmdline
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(cmdline.len());
+        Params {
+            rest: cmdline.get(..end).unwrap_or(&[]),
+        }
     }
 }
 
@@ -46,10 +53,6 @@ impl<'a> Iterator for Params<'a> {
 
     fn next(&mut self) -> Option<Param<'a>> {
         let mut args = skip_spaces(self.rest);
-        // /proc/cmdline ends with a newline; a NUL ends the string in C.
-        if let Some(nul) = args.iter().position(|&c| c == 0) {
-            args = args.get(..nul).unwrap_or(&[]);
-        }
         if args.is_empty() {
             self.rest = &[];
             return None;
