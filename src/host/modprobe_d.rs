@@ -15,6 +15,9 @@
 //!   `options`). Names and patterns are normalised with kmod's `underscores()`.
 //!   `include` and `config` are obsolete; anything else is a bad line. Both are
 //!   reported, as kmod does, and skipped.
+//! - `weakdep NAME NAMES...` (kmod 33; kmod 30 calls it a bad line): kept for
+//!   packing only, so what it names is in the initramfs but never loaded for
+//!   NAME. The tree's `modules.weakdep`, when there is one, is read as well.
 
 use super::emit::SoftdepSpec;
 use crate::blob::{COMMAND_INSTALL, COMMAND_REMOVE};
@@ -34,6 +37,9 @@ pub struct Config {
     pub commands: Vec<(u32, String, String)>,
     pub softdeps: Vec<SoftdepSpec>,
     pub blacklist: Vec<String>,
+    /// `weakdep NAME NAMES...` (kmod 33): modules the initramfs should carry
+    /// for NAME, never loaded for it. Only packing uses them.
+    pub weakdeps: Vec<(String, Vec<String>)>,
     /// What kmod would complain about, in its words.
     pub warnings: Vec<String>,
 }
@@ -51,6 +57,11 @@ impl Config {
         let mut files: BTreeMap<Vec<u8>, PathBuf> = BTreeMap::new();
         if let Some(sd) = modules_softdep.filter(|p| p.is_file()) {
             files.insert(b"modules.softdep".to_vec(), sd.to_path_buf());
+            // kmod 33's depmod writes weakdeps beside it; read the same way.
+            let weak = sd.with_file_name("modules.weakdep");
+            if weak.is_file() {
+                files.insert(b"modules.weakdep".to_vec(), weak);
+            }
         }
         for p in paths {
             let Ok(meta) = std::fs::metadata(p) else {
@@ -136,6 +147,16 @@ impl Config {
                             }),
                             None => bad(self),
                         },
+                    }
+                }
+                "weakdep" => {
+                    let name = w.word().and_then(underscores);
+                    let names: Vec<String> = std::iter::from_fn(|| w.word())
+                        .map(str::to_string)
+                        .collect();
+                    match name {
+                        Some(name) if !names.is_empty() => self.weakdeps.push((name, names)),
+                        _ => bad(self),
                     }
                 }
                 "include" | "config" => self.warnings.push(format!(
@@ -310,7 +331,7 @@ mod tests {
     #[test]
     fn syntax_errors_as_kmod_sees_them() {
         let c = parse(
-            "options xor\noptions xor \noptions xor  \nalias onlyone\nalias x]y z\nsoftdep s\nweakdep a b\n",
+            "options xor\noptions xor \noptions xor  \nalias onlyone\nalias x]y z\nsoftdep s\nbogus a b\n",
         );
         assert_eq!(
             c.options,
@@ -318,6 +339,12 @@ mod tests {
             "two spaces leave one as the text"
         );
         assert_eq!(c.warnings.len(), 6, "{:?}", c.warnings);
+        let c = parse("weakdep a b c\nweakdep lonely\n");
+        assert_eq!(
+            c.weakdeps,
+            [("a".to_string(), vec!["b".to_string(), "c".to_string()])]
+        );
+        assert_eq!(c.warnings.len(), 1);
         let c = parse("softdep cifs gcm\nsoftdep u pre: post: pre: f\n");
         assert_eq!(
             c.softdeps[0],

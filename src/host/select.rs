@@ -142,6 +142,34 @@ pub fn select(
             Ok(()) => {}
         }
     }
+    // weakdep: what the lines for a packed module name is packed too (never
+    // loaded for it), and so on until nothing new comes in.
+    loop {
+        let before = keep.len();
+        let named: Vec<String> = config
+            .weakdeps
+            .iter()
+            .filter(|(pattern, _)| {
+                keep.iter()
+                    .any(|m| crate::glob::matches(pattern.as_bytes(), m.as_bytes()))
+            })
+            .flat_map(|(_, names)| names.iter().cloned())
+            .collect();
+        for name in named {
+            let mut buf = [0u8; 4096];
+            let Some(key) = resolve::normalise(name.as_bytes(), &mut buf) else {
+                continue;
+            };
+            let _ = resolver.modprobe(key, &mut |step| {
+                if let Action::Insmod(m) = step.action {
+                    keep.insert(m.name().to_string());
+                }
+            });
+        }
+        if keep.len() == before {
+            break;
+        }
+    }
     if all {
         return Ok(Selection {
             spec: full,
@@ -222,6 +250,12 @@ mod tests {
                 .unwrap_err()
                 .contains("zzz")
         );
+        let mut weak = Config::default();
+        weak.parse("w", "weakdep b c\nweakdep c e\n");
+        let sel = select(&tree(), &weak, &["b".into()], &[], false).unwrap();
+        let names: Vec<_> = sel.spec.modules.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["b", "a", "c", "e"], "weakdeps packed, transitively");
+        assert_eq!(sel.spec.load, ["b"], "and not loaded");
         let all = select(&tree(), &cfg, &[], &[], true).unwrap();
         assert_eq!(all.spec.modules.len(), 5);
     }
