@@ -8,7 +8,7 @@
 //! - [`kcmdline`]: the kernel command line as kmod reads it (module options,
 //!   `modprobe.blacklist=`); [`cmdline`]: as the kernel splits it (boot
 //!   parameters);
-//! - [`depends`]: each module at most once; [`modname`]: name normalisation;
+//! - [`modset`]: each module at most once; [`modname`]: name normalisation;
 //! - [`fstypes`], [`errno`], [`crc32`]: root filesystem types, errno names,
 //!   CRC-32.
 //!
@@ -24,12 +24,12 @@
 pub mod blob;
 pub mod cmdline;
 pub mod crc32;
-pub mod depends;
 pub mod errno;
 pub mod fstypes;
 pub mod glob;
 pub mod kcmdline;
 pub mod modname;
+pub mod modset;
 pub mod resolve;
 
 #[cfg(feature = "std")]

@@ -233,7 +233,10 @@ fn cmd_show_depends(a: &Args) -> Result<ExitCode, String> {
     let mut code = ExitCode::SUCCESS;
     for name in &a.names {
         match show_depends(&resolver, name, &dir) {
-            Ok(lines) => print!("{lines}"),
+            Ok(lines) => {
+                use std::io::Write;
+                let _ = std::io::stdout().lock().write_all(lines.as_bytes());
+            }
             Err(message) => {
                 eprintln!("{message}");
                 code = ExitCode::from(1);
@@ -241,6 +244,15 @@ fn cmd_show_depends(a: &Args) -> Result<ExitCode, String> {
         }
     }
     Ok(code)
+}
+
+/// Print to standard output; a reader that went away (`| head`) is not an
+/// error worth a panic.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
 }
 
 fn cmd_inspect(a: &Args) -> Result<(), String> {
@@ -257,11 +269,11 @@ fn cmd_inspect(a: &Args) -> Result<(), String> {
     let payload = payload_of(stored)?;
     let spec = emit::decode(&checked(&payload)?);
     let stored_len = Stored::new_checked(stored).map_or(0, |s| s.stored_len());
-    println!("stored {stored_len} bytes, payload {} bytes", payload.len());
-    println!("release {}", spec.release);
-    println!("modules {}", spec.modules.len());
-    println!("load {}", spec.load.join(" "));
-    println!(
+    out!("stored {stored_len} bytes, payload {} bytes", payload.len());
+    out!("release {}", spec.release);
+    out!("modules {}", spec.modules.len());
+    out!("load {}", spec.load.join(" "));
+    out!(
         "aliases {} (config {}), builtin {} (aliases {}), options {}, commands {}, softdeps {}, blacklist {}",
         spec.aliases.len(),
         spec.config_aliases.len(),
@@ -273,7 +285,7 @@ fn cmd_inspect(a: &Args) -> Result<(), String> {
         spec.blacklist.len()
     );
     for m in &spec.modules {
-        println!("module {} {} deps=[{}]", m.name, m.path, m.deps.join(" "));
+        out!("module {} {} deps=[{}]", m.name, m.path, m.deps.join(" "));
     }
     Ok(())
 }

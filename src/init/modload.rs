@@ -19,7 +19,7 @@ use crate::sys::Mapping;
 use core::ffi::CStr;
 use modboot::blob::{Blob, Module};
 use modboot::cmdline;
-use modboot::depends::ModSet;
+use modboot::modset::ModSet;
 use modboot::resolve::{self, Action, Resolver, Step};
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
