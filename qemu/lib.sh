@@ -20,6 +20,14 @@ ensure_deps() {
     command -v mke2fs >/dev/null || pkgs+=(e2fsprogs)
     command -v depmod >/dev/null || pkgs+=(kmod)
     command -v cpio >/dev/null || pkgs+=(cpio)
+    # For tests/blkid.rs: images made by the real tools, read by the real blkid.
+    command -v mkfs.xfs >/dev/null || pkgs+=(xfsprogs)
+    command -v mkfs.btrfs >/dev/null || pkgs+=(btrfs-progs)
+    command -v mkfs.vfat >/dev/null || pkgs+=(dosfstools)
+    command -v mksquashfs >/dev/null || pkgs+=(squashfs-tools)
+    command -v mkfs.erofs >/dev/null || pkgs+=(erofs-utils)
+    command -v sfdisk >/dev/null || pkgs+=(fdisk)
+    command -v blkid >/dev/null || pkgs+=(util-linux)
     if [ ${#pkgs[@]} -gt 0 ]; then
         log "installing ${pkgs[*]}"
         local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo

@@ -21,6 +21,7 @@
 // Only the tests call C: `glob`'s compare themselves with glibc's fnmatch(3).
 #![cfg_attr(test, deny(unsafe_code))]
 
+pub mod blkid;
 pub mod blob;
 pub mod cmdline;
 pub mod crc32;

@@ -1,0 +1,391 @@
+//! What a block device holds, read from its first bytes as blkid reads it:
+//! the filesystem (type, UUID, label) for `root=UUID=`/`LABEL=` and for
+//! mounting without `rootfstype=`, and the partition table (GPT or MBR) for
+//! `root=PARTUUID=`/`PARTLABEL=`.
+//!
+//! Filesystems: ext2/ext3/ext4 (told apart by their feature flags as blkid
+//! does), xfs, btrfs, vfat (FAT12/16/32), squashfs, erofs. Partition tables:
+//! GPT (unique GUID and name per entry) and MBR (the disk signature and the
+//! partition number, `SSSSSSSS-PP`; primary partitions only).
+//!
+//! Pure and allocation-free: the caller reads [`PROBE_LEN`] bytes from the
+//! start of the device (fewer for a smaller device) and hands them in.
+
+/// Bytes from the start of a device that the probes look at: btrfs keeps
+/// its superblock at 64 KiB; a GPT on 4 KiB sectors ends within it too.
+pub const PROBE_LEN: usize = 68 * 1024;
+
+/// Filesystem types, by the names the kernel mounts them with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsType {
+    Ext2,
+    Ext3,
+    Ext4,
+    Xfs,
+    Btrfs,
+    Vfat,
+    Squashfs,
+    Erofs,
+}
+
+impl FsType {
+    /// The name for mount(2) and `rootfstype=` (also blkid's TYPE).
+    pub fn name(self) -> &'static str {
+        match self {
+            FsType::Ext2 => "ext2",
+            FsType::Ext3 => "ext3",
+            FsType::Ext4 => "ext4",
+            FsType::Xfs => "xfs",
+            FsType::Btrfs => "btrfs",
+            FsType::Vfat => "vfat",
+            FsType::Squashfs => "squashfs",
+            FsType::Erofs => "erofs",
+        }
+    }
+}
+
+/// A filesystem or partition UUID, in the form blkid prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Uuid {
+    /// 16 bytes in order: `01234567-89ab-cdef-0123-456789abcdef`.
+    Bytes([u8; 16]),
+    /// A GPT GUID: the first three fields little-endian.
+    Guid([u8; 16]),
+    /// A FAT volume serial: `ABCD-1234`.
+    Fat(u32),
+    /// An MBR partition: the disk signature and the partition number,
+    /// `1234abcd-01`.
+    Mbr(u32, u8),
+}
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+impl Uuid {
+    /// The text form, into `out`; returns its length.
+    pub fn format(&self, out: &mut [u8; 36]) -> usize {
+        let mut n = 0;
+        let mut put = |b: u8| {
+            if let Some(slot) = out.get_mut(n) {
+                *slot = b;
+                n += 1;
+            }
+        };
+        let hex = |bytes: &[u8], digits: &[u8; 16], put: &mut dyn FnMut(u8)| {
+            for &b in bytes {
+                put(digits[(b >> 4) as usize]);
+                put(digits[(b & 15) as usize]);
+            }
+        };
+        match *self {
+            Uuid::Bytes(b) | Uuid::Guid(b) => {
+                let b = if matches!(self, Uuid::Guid(_)) {
+                    [
+                        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11],
+                        b[12], b[13], b[14], b[15],
+                    ]
+                } else {
+                    b
+                };
+                for (i, chunk) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
+                    .iter()
+                    .enumerate()
+                {
+                    if i > 0 {
+                        put(b'-');
+                    }
+                    hex(chunk, HEX_LOWER, &mut put);
+                }
+            }
+            Uuid::Fat(serial) => {
+                let b = serial.to_be_bytes();
+                hex(&b[0..2], HEX_UPPER, &mut put);
+                put(b'-');
+                hex(&b[2..4], HEX_UPPER, &mut put);
+            }
+            Uuid::Mbr(disk, part) => {
+                hex(&disk.to_be_bytes(), HEX_LOWER, &mut put);
+                put(b'-');
+                hex(&[part], HEX_LOWER, &mut put);
+            }
+        }
+        n
+    }
+
+    /// Whether `text` (from `root=UUID=...`) names this UUID; letter case
+    /// does not matter, as in the kernel's own `PARTUUID=` matching.
+    pub fn matches(&self, text: &[u8]) -> bool {
+        let mut buf = [0u8; 36];
+        let n = self.format(&mut buf);
+        buf.get(..n).is_some_and(|f| f.eq_ignore_ascii_case(text))
+    }
+}
+
+/// What a filesystem's superblock says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Superblock<'a> {
+    pub fstype: FsType,
+    pub uuid: Option<Uuid>,
+    /// The label, without padding; empty for none.
+    pub label: &'a [u8],
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at + 2) {
+        Some(&[x, y]) => u16::from_le_bytes([x, y]),
+        _ => 0,
+    }
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
+        _ => 0,
+    }
+}
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    (le32(b, at) as u64) | ((le32(b, at + 4) as u64) << 32)
+}
+
+fn bytes16(b: &[u8], at: usize) -> Option<[u8; 16]> {
+    b.get(at..at + 16)?.try_into().ok()
+}
+
+/// A label field: up to the first NUL, trailing spaces cut.
+fn label(b: &[u8], at: usize, len: usize) -> &[u8] {
+    let field = b.get(at..at + len).unwrap_or(&[]);
+    let field = field.split(|&c| c == 0).next().unwrap_or(&[]);
+    let end = field.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+    field.get(..end).unwrap_or(&[])
+}
+
+/// A UUID of all zeros means "none" to blkid.
+fn nonzero(u: [u8; 16]) -> Option<Uuid> {
+    u.iter().any(|&b| b != 0).then_some(Uuid::Bytes(u))
+}
+
+/// The filesystem at the start of `head`, if it is one of ours.
+pub fn probe(head: &[u8]) -> Option<Superblock<'_>> {
+    probe_ext(head)
+        .or_else(|| probe_xfs(head))
+        .or_else(|| probe_btrfs(head))
+        .or_else(|| probe_erofs(head))
+        .or_else(|| probe_squashfs(head))
+        .or_else(|| probe_vfat(head))
+}
+
+fn probe_ext(head: &[u8]) -> Option<Superblock<'_>> {
+    const SB: usize = 1024;
+    if le16(head, SB + 56) != 0xEF53 {
+        return None;
+    }
+    let (compat, incompat, ro_compat) = (
+        le32(head, SB + 92),
+        le32(head, SB + 96),
+        le32(head, SB + 100),
+    );
+    // A journal device (INCOMPAT_JOURNAL_DEV) is not a filesystem to mount.
+    if incompat & 0x8 != 0 {
+        return None;
+    }
+    // blkid: features ext3 does not know make it ext4; a journal, ext3.
+    const EXT3_INCOMPAT: u32 = 0x2 | 0x4 | 0x10; // filetype, recover, meta_bg
+    const EXT3_RO_COMPAT: u32 = 0x1 | 0x2 | 0x4; // sparse_super, large_file, btree_dir
+    let fstype = if incompat & !EXT3_INCOMPAT != 0 || ro_compat & !EXT3_RO_COMPAT != 0 {
+        FsType::Ext4
+    } else if compat & 0x4 != 0 {
+        FsType::Ext3
+    } else {
+        FsType::Ext2
+    };
+    Some(Superblock {
+        fstype,
+        uuid: nonzero(bytes16(head, SB + 104)?),
+        label: label(head, SB + 120, 16),
+    })
+}
+
+fn probe_xfs(head: &[u8]) -> Option<Superblock<'_>> {
+    if head.get(0..4)? != b"XFSB" {
+        return None;
+    }
+    Some(Superblock {
+        fstype: FsType::Xfs,
+        uuid: nonzero(bytes16(head, 32)?),
+        label: label(head, 108, 12),
+    })
+}
+
+fn probe_btrfs(head: &[u8]) -> Option<Superblock<'_>> {
+    const SB: usize = 64 * 1024;
+    if head.get(SB + 64..SB + 72)? != b"_BHRfS_M" {
+        return None;
+    }
+    Some(Superblock {
+        fstype: FsType::Btrfs,
+        uuid: nonzero(bytes16(head, SB + 32)?),
+        label: label(head, SB + 299, 256),
+    })
+}
+
+fn probe_erofs(head: &[u8]) -> Option<Superblock<'_>> {
+    const SB: usize = 1024;
+    if le32(head, SB) != 0xE0F5_E1E2 {
+        return None;
+    }
+    Some(Superblock {
+        fstype: FsType::Erofs,
+        uuid: nonzero(bytes16(head, SB + 48)?),
+        label: label(head, SB + 64, 16),
+    })
+}
+
+fn probe_squashfs(head: &[u8]) -> Option<Superblock<'_>> {
+    // Version 4 ("hsqs", little-endian); squashfs has no UUID or label.
+    (head.get(0..4)? == b"hsqs" && le16(head, 28) == 4).then_some(Superblock {
+        fstype: FsType::Squashfs,
+        uuid: None,
+        label: &[],
+    })
+}
+
+fn probe_vfat(head: &[u8]) -> Option<Superblock<'_>> {
+    // A FAT boot sector: a jump, a power-of-two sector size, the 55 AA
+    // signature, and a FAT name at the place of its kind.
+    let jump = matches!(head.first(), Some(0xEB | 0xE9));
+    let sector = le16(head, 11);
+    if !jump
+        || !sector.is_power_of_two()
+        || !(512..=4096).contains(&sector)
+        || le16(head, 510) != 0xAA55
+    {
+        return None;
+    }
+    let (serial_at, label_at) = if head.get(82..87)? == b"FAT32" {
+        (67, 71)
+    } else if head.get(54..57)? == b"FAT" {
+        (39, 43)
+    } else {
+        return None;
+    };
+    let label = label(head, label_at, 11);
+    let label = if label == b"NO NAME" { &[][..] } else { label };
+    Some(Superblock {
+        fstype: FsType::Vfat,
+        uuid: Some(Uuid::Fat(le32(head, serial_at))),
+        label,
+    })
+}
+
+/// One partition of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition<'a> {
+    /// 1-based, as in `/dev/vda1`.
+    pub number: u32,
+    /// First sector and number of sectors (of the table's sector size).
+    pub start: u64,
+    pub sectors: u64,
+    /// `PARTUUID`.
+    pub uuid: Uuid,
+    /// `PARTLABEL`, as UTF-16LE bytes (GPT only; empty otherwise).
+    pub name_utf16: &'a [u8],
+}
+
+impl Partition<'_> {
+    /// Whether `text` (from `root=PARTLABEL=...`) is this partition's name;
+    /// GPT names are UTF-16, compared here for ASCII text.
+    pub fn name_is(&self, text: &[u8]) -> bool {
+        let units = self
+            .name_utf16
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        let name = units.take_while(|&u| u != 0);
+        !text.is_empty() && name.eq(text.iter().map(|&b| b as u16))
+    }
+}
+
+/// The partition table of a disk, given its first bytes and sector size:
+/// calls `f` for each partition in table order. Returns false when there is
+/// no table (or an MBR that only protects a GPT out of reach).
+pub fn partitions<'a>(head: &'a [u8], sector: usize, f: &mut dyn FnMut(Partition<'a>)) -> bool {
+    if le16(head, 510) != 0xAA55 {
+        return false;
+    }
+    let entries = || (0..4).map(|i| 446 + 16 * i);
+    let protective = entries().any(|e| head.get(e + 4) == Some(&0xEE));
+    if protective {
+        return gpt(head, sector, f);
+    }
+    // A FAT boot sector also ends in 55 AA: a partition table has only
+    // 0x00/0x80 status bytes and at least one entry.
+    let valid = entries().all(|e| matches!(head.get(e), Some(0x00 | 0x80)));
+    if !valid || probe_vfat(head).is_some() {
+        return false;
+    }
+    let disk = le32(head, 440);
+    let mut any = false;
+    for (i, e) in entries().enumerate() {
+        let kind = head.get(e + 4).copied().unwrap_or(0);
+        let (start, sectors) = (le32(head, e + 8) as u64, le32(head, e + 12) as u64);
+        // Empty slots and extended containers (logical partitions live
+        // outside the first sector) are not partitions to mount.
+        if kind == 0 || sectors == 0 || matches!(kind, 0x05 | 0x0f | 0x85) {
+            continue;
+        }
+        any = true;
+        let number = i as u32 + 1;
+        f(Partition {
+            number,
+            start,
+            sectors,
+            uuid: Uuid::Mbr(disk, number as u8),
+            name_utf16: &[],
+        });
+    }
+    any
+}
+
+fn gpt<'a>(head: &'a [u8], sector: usize, f: &mut dyn FnMut(Partition<'a>)) -> bool {
+    let Some(hdr) = head.get(sector..sector + 92) else {
+        return false;
+    };
+    if hdr.get(0..8) != Some(&b"EFI PART"[..]) {
+        return false;
+    }
+    let (entries_lba, count, size) = (
+        le64(hdr, 72),
+        le32(hdr, 80) as usize,
+        le32(hdr, 84) as usize,
+    );
+    if size < 128 || count > 4096 {
+        return false;
+    }
+    let Some(base) = (entries_lba as usize).checked_mul(sector) else {
+        return false;
+    };
+    for i in 0..count {
+        let Some(e) = base
+            .checked_add(i * size)
+            .and_then(|at| head.get(at..at + 128))
+        else {
+            break;
+        };
+        let Some(unique) = bytes16(e, 16) else { break };
+        if e.get(0..16).is_some_and(|t| t.iter().all(|&b| b == 0)) {
+            continue; // unused entry
+        }
+        let (first, last) = (le64(e, 32), le64(e, 40));
+        if last < first {
+            continue; // a bogus entry: ends before it starts
+        }
+        f(Partition {
+            number: i as u32 + 1,
+            start: first,
+            sectors: (last - first).saturating_add(1),
+            uuid: Uuid::Guid(unique),
+            name_utf16: e.get(56..128).unwrap_or(&[]),
+        });
+    }
+    true
+}
