@@ -329,6 +329,34 @@ impl<'a> Table<'a> {
     }
 }
 
+/// The checked string table: every offset in range, NUL-terminated, UTF-8.
+#[derive(Clone, Copy)]
+struct Strings<'a>(&'a [u8]);
+
+impl<'a> Strings<'a> {
+    fn cstr_at(self, off: u32) -> &'a CStr {
+        let tail = self.0.get(off as usize..).unwrap_or(&[0]);
+        CStr::from_bytes_until_nul(tail).unwrap_or(c"")
+    }
+
+    /// The bytes of the string at `off`, without its NUL (no UTF-8 check:
+    /// the whole table was checked once).
+    fn bytes_at(self, off: u32) -> &'a [u8] {
+        let tail = self.0.get(off as usize..).unwrap_or(&[]);
+        let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
+        tail.get(..end).unwrap_or(&[])
+    }
+
+    fn str_at(self, off: u32) -> &'a str {
+        self.cstr_at(off).to_str().unwrap_or("")
+    }
+
+    /// The string in slot `r` of an entry.
+    fn field(self, rec: &[u8], r: core::ops::Range<usize>) -> &'a str {
+        self.str_at(u32_at(rec, r))
+    }
+}
+
 /// A validated, read-only view of a blob's payload.
 #[derive(Clone, Copy)]
 pub struct Blob<'a> {
@@ -492,26 +520,16 @@ impl<'a> Blob<'a> {
         self.tables.get(kind as usize).copied().unwrap_or_default()
     }
 
-    fn cstr_at(&self, off: u32) -> &'a CStr {
-        let tail = self.strings.get(off as usize..).unwrap_or(&[0]);
-        CStr::from_bytes_until_nul(tail).unwrap_or(c"")
-    }
-
-    /// The bytes of the string at `off`, without its NUL (no UTF-8 check:
-    /// the whole table was checked once).
     fn bytes_at(&self, off: u32) -> &'a [u8] {
-        let tail = self.strings.get(off as usize..).unwrap_or(&[]);
-        let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
-        tail.get(..end).unwrap_or(&[])
+        Strings(self.strings).bytes_at(off)
     }
 
     fn str_at(&self, off: u32) -> &'a str {
-        self.cstr_at(off).to_str().unwrap_or("")
+        Strings(self.strings).str_at(off)
     }
 
-    /// The string in slot `r` of an entry.
     fn str_field(&self, rec: &[u8], r: core::ops::Range<usize>) -> &'a str {
-        self.str_at(u32_at(rec, r))
+        Strings(self.strings).field(rec, r)
     }
 
     /// The first string field of every entry of a section.
@@ -547,7 +565,8 @@ impl<'a> Blob<'a> {
     pub fn module(&self, index: u16) -> Option<Module<'a>> {
         let table = self.table(section::MODULES);
         ((index as usize) < table.len()).then(|| Module {
-            blob: *self,
+            strings: Strings(self.strings),
+            deps: self.table(section::DEPS),
             index,
             rec: table.rec(index as usize),
         })
@@ -697,7 +716,11 @@ impl<'a> Blob<'a> {
         let blob = *self;
         self.table(section::SOFTDEPS)
             .iter()
-            .map(move |rec| Softdep { blob, rec })
+            .map(move |rec| Softdep {
+                strings: Strings(blob.strings),
+                names: blob.table(section::SOFTDEP_NAMES),
+                rec,
+            })
     }
 
     /// modprobe.d `blacklist` names, in order.
@@ -706,10 +729,11 @@ impl<'a> Blob<'a> {
     }
 }
 
-/// One module record.
+/// One module record (with what reading it needs: strings and DEPS).
 #[derive(Clone, Copy)]
 pub struct Module<'a> {
-    blob: Blob<'a>,
+    strings: Strings<'a>,
+    deps: Table<'a>,
     index: u16,
     rec: &'a [u8],
 }
@@ -721,41 +745,41 @@ impl<'a> Module<'a> {
 
     /// The normalised module name (`virtio_blk`).
     pub fn name(&self) -> &'a str {
-        self.blob.str_field(self.rec, field::STR0)
+        self.strings.field(self.rec, field::STR0)
     }
 
     /// Path relative to `/lib/modules/<release>`, NUL-terminated for syscalls.
     pub fn path(&self) -> &'a CStr {
-        self.blob.cstr_at(u32_at(self.rec, field::STR1))
+        self.strings.cstr_at(u32_at(self.rec, field::STR1))
     }
 
     /// Every module this one depends on, in load order (the first loads first).
     pub fn deps(&self) -> impl Iterator<Item = u16> + 'a {
         let start = u32_at(self.rec, field::MOD_DEPS_START) as usize;
         let count = u16_at(self.rec, field::MOD_DEPS_COUNT) as usize;
-        let deps = self.blob.table(section::DEPS);
+        let deps = self.deps;
         (start..start + count).map(move |i| u16_at(deps.rec(i), 0..2))
     }
 }
 
-/// One `softdep` line.
+/// One `softdep` line (with the strings and SOFTDEP_NAMES it refers to).
 #[derive(Clone, Copy)]
 pub struct Softdep<'a> {
-    blob: Blob<'a>,
+    strings: Strings<'a>,
+    names: Table<'a>,
     rec: &'a [u8],
 }
 
 impl<'a> Softdep<'a> {
     /// The module-name pattern it applies to.
     pub fn pattern(&self) -> &'a str {
-        self.blob.str_field(self.rec, field::STR0)
+        self.strings.field(self.rec, field::STR0)
     }
 
     fn list(&self, skip: usize, count: usize) -> impl Iterator<Item = &'a str> + 'a {
-        let names = self.blob.table(section::SOFTDEP_NAMES);
-        let blob = self.blob;
+        let (names, strings) = (self.names, self.strings);
         let first = u32_at(self.rec, field::SOFTDEP_FIRST) as usize + skip;
-        (first..first + count).map(move |i| blob.str_field(names.rec(i), field::STR0))
+        (first..first + count).map(move |i| strings.field(names.rec(i), field::STR0))
     }
 
     /// Names to load before the module.
