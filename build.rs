@@ -6,8 +6,12 @@
 //! the blob to `$OUT_DIR/modboot.blob`, which the init includes and uses
 //! instead of a blob file. Optional: `MODBOOT_PACK` (more names, packed but
 //! not loaded at boot), `MODBOOT_CONFIG` (modprobe.d directories or files,
-//! `:`-separated) and `MODBOOT_RELEASE`. Without `MODBOOT_TREE` that file is
-//! empty and the init reads `/etc/modboot.blob` at boot.
+//! `:`-separated), `MODBOOT_RELEASE`, and how modules are stored in the
+//! image (`mkmodboot`'s options of the same names): `MODBOOT_KERNEL_DECOMPRESS`
+//! (`none`, `gzip`, `xz`, `zstd`; default: from the tree's kernel
+//! configuration) and `MODBOOT_MODULE_COMPRESSION` (`auto`, `plain`, `gzip`).
+//! Without `MODBOOT_TREE` that file is empty and the init reads
+//! `/etc/modboot.blob` at boot.
 
 #![allow(dead_code)]
 
@@ -15,12 +19,12 @@
 mod blob;
 #[path = "src/cmdline.rs"]
 mod cmdline;
+#[path = "src/compression.rs"]
+mod compression;
 #[path = "src/crc32.rs"]
 mod crc32;
 #[path = "src/glob.rs"]
 mod glob;
-#[path = "src/host/mod.rs"]
-mod host;
 #[path = "src/kcmdline.rs"]
 mod kcmdline;
 #[path = "src/modname.rs"]
@@ -28,12 +32,36 @@ mod modname;
 #[path = "src/resolve.rs"]
 mod resolve;
 
+// The host files the blob needs, at the crate root so that their `super::`
+// is what `crate::host` is in the library. Not the image writer: its
+// decoders are no build dependencies.
+#[path = "src/host/emit.rs"]
+mod emit;
+#[path = "src/host/modprobe_d.rs"]
+mod modprobe_d;
+#[path = "src/host/modstore.rs"]
+mod modstore;
+#[path = "src/host/modtree.rs"]
+mod modtree;
+#[path = "src/host/select.rs"]
+mod select;
+mod host {
+    pub(crate) use super::{emit, modprobe_d, modstore, modtree, select};
+}
+
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     for f in [
-        "blob", "cmdline", "crc32", "glob", "kcmdline", "modname", "resolve",
+        "blob",
+        "cmdline",
+        "compression",
+        "crc32",
+        "glob",
+        "kcmdline",
+        "modname",
+        "resolve",
     ] {
         println!("cargo::rerun-if-changed=src/{f}.rs");
     }
@@ -43,6 +71,8 @@ fn main() {
         "MODBOOT_MODULES",
         "MODBOOT_CONFIG",
         "MODBOOT_RELEASE",
+        "MODBOOT_KERNEL_DECOMPRESS",
+        "MODBOOT_MODULE_COMPRESSION",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
@@ -108,8 +138,16 @@ fn main() {
     for w in &config.warnings {
         println!("cargo::warning={w}");
     }
-    let sel =
+    let mut sel =
         host::select::select(&tree, &config, &names, &pack, false).unwrap_or_else(|e| fail(&e));
+    let storage = storage(&tree_dir, &tree.release);
+    let plan = host::modstore::plan(&mut sel.spec, &tree_dir, storage).unwrap_or_else(|e| fail(&e));
+    for line in plan.describe() {
+        println!(
+            "cargo::warning={line} (kernel decompresses {})",
+            storage.kernel.name()
+        );
+    }
     let bytes = host::emit::emit(&sel.spec).unwrap_or_else(|e| fail(&e));
     std::fs::write(&out, &bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
     println!(
@@ -118,6 +156,39 @@ fn main() {
         sel.spec.modules.len(),
         sel.spec.release
     );
+}
+
+/// How modules are stored in the image, as `mkmodboot` decides it.
+fn storage(tree_dir: &std::path::Path, release: &str) -> host::modstore::Storage {
+    use host::modstore::{KernelDecompress, ModuleCompression, Storage};
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let kernel = match var("MODBOOT_KERNEL_DECOMPRESS") {
+        Some(w) => KernelDecompress::parse(&w).unwrap_or_else(|| {
+            fail(&format!(
+                "MODBOOT_KERNEL_DECOMPRESS={w}: none, gzip, xz or zstd"
+            ))
+        }),
+        None => {
+            for path in KernelDecompress::config_candidates(tree_dir, release) {
+                println!("cargo::rerun-if-changed={}", path.display());
+            }
+            KernelDecompress::from_tree(tree_dir, release)
+                .unwrap_or_else(|e| fail(&e))
+                .0
+        }
+    };
+    let compression = match var("MODBOOT_MODULE_COMPRESSION") {
+        Some(w) => ModuleCompression::parse(&w).unwrap_or_else(|| {
+            fail(&format!(
+                "MODBOOT_MODULE_COMPRESSION={w}: auto, plain or gzip"
+            ))
+        }),
+        None => ModuleCompression::Auto,
+    };
+    Storage {
+        kernel,
+        compression,
+    }
 }
 
 fn fail(msg: &str) -> ! {

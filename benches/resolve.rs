@@ -12,7 +12,7 @@
 
 use modboot::blob::Blob;
 use modboot::glob;
-use modboot::host::cpio::gzip;
+use modboot::host::codec::gzip;
 use modboot::host::emit::{self, Deflate};
 use modboot::host::modprobe_d::Config;
 use modboot::host::modtree::ModTree;

@@ -35,6 +35,8 @@ ensure_deps() {
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${pkgs[@]}" >/dev/null
     fi
     command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
+    # The init's build rebuilds core for size (initramfs/build-init).
+    rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src >&2
     local installed t
     installed=$(rustup target list --installed)
     for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl riscv64gc-unknown-linux-gnu; do

@@ -131,6 +131,9 @@ pub struct BootParams<'a> {
     pub rootdelay: Option<u32>,
     /// `init=`: the real init to run.
     pub init: Option<&'a [u8]>,
+    /// `modboot.jobs=`: how many modules may load at once (1: one after
+    /// another, in the init itself).
+    pub jobs: Option<u32>,
     /// The last parameter modboot recognised but could not use (a bad number).
     pub invalid: Option<Param<'a>>,
 }
@@ -151,6 +154,10 @@ impl<'a> BootParams<'a> {
                     Some(n) => bp.rootdelay = Some(n),
                     None => bp.invalid = Some(p),
                 },
+                (b"modboot.jobs", Some(v)) => match parse_u32(v) {
+                    Some(n) if n > 0 => bp.jobs = Some(n),
+                    _ => bp.invalid = Some(p),
+                },
                 _ => {}
             }
         }
@@ -161,11 +168,56 @@ impl<'a> BootParams<'a> {
 /// The comma-separated items of every `KEY=a,b` on the command line whose
 /// key is one of `keys`, in order (`modules-load=`, `rd.driver.pre=`...).
 /// Empty items are skipped.
-pub fn list<'a>(cmdline: &'a [u8], keys: &'a [&'a [u8]]) -> impl Iterator<Item = &'a [u8]> + 'a {
-    Params::new(cmdline)
-        .filter(move |p| keys.contains(&p.key))
-        .flat_map(|p| p.value.unwrap_or(b"").split(|&c| c == b','))
-        .filter(|item| !item.is_empty())
+pub fn list<'a>(cmdline: &'a [u8], keys: &'a [&'a [u8]]) -> List<'a> {
+    List {
+        params: Params::new(cmdline),
+        keys,
+        items: &[],
+    }
+}
+
+/// The iterator [`list`] returns. A plain struct rather than an adapter
+/// chain: the init calls it from several places, and each adapter chain
+/// would be compiled again for each.
+pub struct List<'a> {
+    params: Params<'a>,
+    keys: &'a [&'a [u8]],
+    /// What is left of the current value.
+    items: &'a [u8],
+}
+
+impl<'a> List<'a> {
+    /// Whether `name` is among the items.
+    #[inline(never)]
+    pub fn contains(mut self, name: &[u8]) -> bool {
+        self.any(|item| item == name)
+    }
+}
+
+impl<'a> Iterator for List<'a> {
+    type Item = &'a [u8];
+
+    #[inline(never)]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if self.items.is_empty() {
+                let p = self.params.next()?;
+                if self.keys.contains(&p.key) {
+                    self.items = p.value.unwrap_or(b"");
+                }
+                continue;
+            }
+            let end = self.items.iter().position(|&c| c == b',');
+            let item = self
+                .items
+                .get(..end.unwrap_or(self.items.len()))
+                .unwrap_or(&[]);
+            self.items = end.and_then(|e| self.items.get(e + 1..)).unwrap_or(&[]);
+            if !item.is_empty() {
+                return Some(item);
+            }
+        }
+    }
 }
 
 /// A decimal number, as `rootdelay=` takes; `None` for anything else.

@@ -9,6 +9,9 @@
 //!   `modprobe.blacklist=`); [`cmdline`]: as the kernel splits it (boot
 //!   parameters);
 //! - [`modset`]: each module at most once; [`modname`]: name normalisation;
+//! - [`uevent`]: the kernel's device events; [`rootdev`]: `root=` and which
+//!   device it names; [`blkid`]: superblocks and partition tables;
+//! - [`compression`]: compressed module files (format by magic, gzip);
 //! - [`fstypes`], [`errno`], [`crc32`]: root filesystem types, errno names,
 //!   CRC-32.
 //!
@@ -24,6 +27,7 @@
 pub mod blkid;
 pub mod blob;
 pub mod cmdline;
+pub mod compression;
 pub mod crc32;
 pub mod errno;
 pub mod fstypes;
@@ -32,6 +36,8 @@ pub mod kcmdline;
 pub mod modname;
 pub mod modset;
 pub mod resolve;
+pub mod rootdev;
+pub mod uevent;
 
 #[cfg(feature = "std")]
 pub mod host;

@@ -462,7 +462,7 @@ impl<'a> Resolver<'a> {
 /// load this module". Any other command cannot run in an initramfs.
 pub fn is_disabling(command: &str) -> bool {
     matches!(
-        command.trim(),
+        command.trim_ascii(),
         "/bin/true" | "/bin/false" | "/usr/bin/true" | "/usr/bin/false" | "true" | "false"
     )
 }

@@ -9,28 +9,20 @@ const BUDGET: u64 = 64 * 1024;
 
 fn build(target: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // The same directory qemu/prepare builds in, apart from the test's own.
-    let dir = root.join("target/build/init");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-q",
-            "--release",
-            "--no-default-features",
-            "--features",
-            "init",
-            "--bin",
-            "modboot",
-        ])
+    // The same script and directory qemu/prepare builds with.
+    let out = Command::new(root.join("initramfs/build-init"))
         .args(["--target", target])
-        .env("CARGO_TARGET_DIR", &dir)
         .env_remove("MODBOOT_TREE")
+        .env_remove("CARGO_TARGET_DIR")
         .current_dir(root)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the init for {target} failed");
-    dir.join(target).join("release/modboot")
+        .output()
+        .expect("run initramfs/build-init");
+    assert!(
+        out.status.success(),
+        "building the init for {target} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 /// ELF checks: the expected machine, an executable (not PIE), and no program

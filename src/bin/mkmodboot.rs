@@ -6,6 +6,7 @@ use modboot::blob::{Blob, Stored};
 use modboot::host::emit::{self, BlobSpec, Deflate};
 use modboot::host::image;
 use modboot::host::modprobe_d::Config;
+use modboot::host::modstore::{self, KernelDecompress, ModuleCompression, Storage};
 use modboot::host::modtree::ModTree;
 use modboot::host::select::{self, Selection};
 use modboot::host::show_depends::show_depends;
@@ -27,10 +28,27 @@ SELECTION:
   --list FILE        more names to load, one a line (# comments)
   --pack NAME[,..]   names packed but not loaded at boot (for modules-load=)
   --all              pack every module of the tree
+  --generic          pack every storage controller and filesystem driver of the tree
+                     and what they pull in, as a distribution's generic initramfs
+                     (policy: select::GENERIC_INCLUDE/EXCLUDE); loads nothing by
+                     itself: coldplug and the kernel's requests load what the machine has
   --config PATH      modprobe.d directory or file (repeatable; kmod's order);
                      the tree's modules.softdep is always read
   --release R        kernel release, if DIR's name is not it
   --deflate WHEN     store the blob deflated: auto (when over 4 KiB and smaller), always, never
+
+MODULE STORAGE (blob and image; the blob names each module's stored path):
+  --kernel-decompress none|gzip|xz|zstd
+                     the format the target kernel decompresses modules in itself
+                     (CONFIG_MODULE_DECOMPRESS); default: read from the tree's kernel
+                     config (<root>/boot/config-<release>, DIR/build/.config), else none
+  --module-compression auto|plain|gzip
+                     how to store .xz/.zst modules that kernel cannot load: plain
+                     (decompressed), gzip (recompressed), auto (gzip if the kernel
+                     decompresses gzip, else plain; the default). Plain and gzip
+                     modules, and the kernel's own format, are always stored as they are
+                     (a blob embedded in the init was decided at its build: build.rs reads
+                     MODBOOT_KERNEL_DECOMPRESS and MODBOOT_MODULE_COMPRESSION)
 
 --tree DIR is a /lib/modules/<release> directory on which depmod has run.
 show-depends prints, per NAME, what modprobe --show-depends would; paths
@@ -46,6 +64,7 @@ struct Args {
     names: Vec<String>,
     pack: Vec<String>,
     all: bool,
+    generic: bool,
     init: Option<PathBuf>,
     blob: Option<PathBuf>,
     output: Option<PathBuf>,
@@ -53,6 +72,8 @@ struct Args {
     dirname: Option<String>,
     no_gzip: bool,
     deflate: Option<Deflate>,
+    kernel_decompress: Option<KernelDecompress>,
+    module_compression: ModuleCompression,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -79,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
                     .map(str::to_string),
             ),
             "--all" => a.all = true,
+            "--generic" => a.generic = true,
             "--init" => a.init = Some(value("a file")?.into()),
             "--blob" => a.blob = Some(value("a file")?.into()),
             "-o" | "--output" => a.output = Some(value("a file")?.into()),
@@ -92,6 +114,18 @@ fn parse_args() -> Result<Args, String> {
                     "never" => Deflate::Never,
                     other => return Err(format!("--deflate {other}: auto, always or never")),
                 })
+            }
+            "--kernel-decompress" => {
+                let w = value("none, gzip, xz or zstd")?;
+                a.kernel_decompress =
+                    Some(KernelDecompress::parse(&w).ok_or_else(|| {
+                        format!("--kernel-decompress {w}: none, gzip, xz or zstd")
+                    })?)
+            }
+            "--module-compression" => {
+                let w = value("auto, plain or gzip")?;
+                a.module_compression = ModuleCompression::parse(&w)
+                    .ok_or_else(|| format!("--module-compression {w}: auto, plain or gzip"))?
             }
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
@@ -125,7 +159,11 @@ fn config(a: &Args, tree: &ModTree) -> Result<Config, String> {
 
 fn selection(a: &Args, tree: &ModTree) -> Result<Selection, String> {
     let config = config(a, tree)?;
-    let sel = select::select(tree, &config, &a.names, &a.pack, a.all)?;
+    let mut pack = a.pack.clone();
+    if a.generic {
+        pack.extend(select::generic_names(tree));
+    }
+    let sel = select::select(tree, &config, &a.names, &pack, a.all)?;
     for b in &sel.builtin {
         eprintln!(
             "mkmodboot: {b} is built into kernel {}; nothing to load",
@@ -144,6 +182,30 @@ fn selection(a: &Args, tree: &ModTree) -> Result<Selection, String> {
     Ok(sel)
 }
 
+/// Decide how each module is stored and set the spec's paths to the stored
+/// paths (see `modstore`), before the blob is written.
+fn store(a: &Args, tree: &ModTree, spec: &mut BlobSpec) -> Result<(), String> {
+    let (kernel, source) = match a.kernel_decompress {
+        Some(k) => (k, "--kernel-decompress".to_string()),
+        None => match KernelDecompress::from_tree(&tree.dir, &tree.release)? {
+            (k, Some(config)) => (k, config.display().to_string()),
+            (k, None) => (k, "no kernel config found".to_string()),
+        },
+    };
+    let storage = Storage {
+        kernel,
+        compression: a.module_compression,
+    };
+    let plan = modstore::plan(spec, &tree.dir, storage)?;
+    for line in plan.describe() {
+        eprintln!(
+            "mkmodboot: {line} (kernel decompresses {}: {source})",
+            kernel.name()
+        );
+    }
+    Ok(())
+}
+
 /// The payload of a stored blob (inflated if need be), ready for `Blob::new_checked`.
 fn payload_of(stored: &[u8]) -> Result<Vec<u8>, String> {
     emit::payload(stored).map_err(|e| format!("bad blob: {}", e.describe()))
@@ -155,7 +217,8 @@ fn checked(payload: &[u8]) -> Result<Blob<'_>, String> {
 
 fn cmd_blob(a: &Args) -> Result<(), String> {
     let tree = tree(a)?;
-    let sel = selection(a, &tree)?;
+    let mut sel = selection(a, &tree)?;
+    store(a, &tree, &mut sel.spec)?;
     write(
         &a.output,
         &emit::emit_with(&sel.spec, a.deflate.unwrap_or(Deflate::Auto))?,
@@ -168,7 +231,7 @@ fn cmd_image(a: &Args) -> Result<(), String> {
     let (spec, blob_file, tree_dir): (BlobSpec, Option<Vec<u8>>, PathBuf) =
         match emit::find_embedded(&init) {
             Some(embedded) => {
-                if !a.names.is_empty() || !a.pack.is_empty() || a.all {
+                if !a.names.is_empty() || !a.pack.is_empty() || a.all || a.generic {
                     return Err(format!(
                         "{} embeds a blob already; its modules are packed, name none here",
                         init_path.display()
@@ -183,7 +246,8 @@ fn cmd_image(a: &Args) -> Result<(), String> {
             }
             None => {
                 let tree = tree(a)?;
-                let sel = selection(a, &tree)?;
+                let mut sel = selection(a, &tree)?;
+                store(a, &tree, &mut sel.spec)?;
                 let bytes = emit::emit(&sel.spec)?;
                 (sel.spec, Some(bytes), tree.dir.clone())
             }

@@ -5,14 +5,19 @@
 //! owner, group and mtime are zero, inode numbers count up from 1. The same
 //! entries always give the same bytes.
 
-use crate::crc32::crc32;
+use super::codec::gzip;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
     Dir,
     File(Vec<u8>),
-    CharDev { major: u32, minor: u32 },
+    CharDev {
+        major: u32,
+        minor: u32,
+    },
+    /// The link's target is its data, as in `newc`.
+    Symlink(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +35,7 @@ pub struct Archive {
 const S_IFDIR: u32 = 0o040000;
 const S_IFREG: u32 = 0o100000;
 const S_IFCHR: u32 = 0o020000;
+const S_IFLNK: u32 = 0o120000;
 
 fn clean(path: &str) -> String {
     path.split('/')
@@ -107,6 +113,16 @@ impl Archive {
         )
     }
 
+    pub fn add_symlink(&mut self, path: &str, target: &str) -> Result<(), String> {
+        self.insert(
+            path,
+            Entry {
+                mode: 0o777,
+                kind: Kind::Symlink(target.to_string()),
+            },
+        )
+    }
+
     /// The archive as uncompressed `newc` bytes.
     pub fn to_newc(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -115,6 +131,7 @@ impl Archive {
                 Kind::Dir => (S_IFDIR | e.mode, 2, &[], (0, 0)),
                 Kind::File(d) => (S_IFREG | e.mode, 1, d, (0, 0)),
                 Kind::CharDev { major, minor } => (S_IFCHR | e.mode, 1, &[], (*major, *minor)),
+                Kind::Symlink(target) => (S_IFLNK | 0o777, 1, target.as_bytes(), (0, 0)),
             };
             header(
                 &mut out,
@@ -171,15 +188,6 @@ fn pad4(out: &mut Vec<u8>) {
     while out.len() % 4 != 0 {
         out.push(0);
     }
-}
-
-/// gzip (RFC 1952) with mtime 0 and no file name, so output depends on input only.
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3];
-    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, 9));
-    out.extend_from_slice(&crc32(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
 }
 
 #[cfg(test)]

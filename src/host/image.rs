@@ -2,21 +2,37 @@
 //!
 //! ```text
 //! /init                              the modboot binary
+//! /sbin/modprobe -> /init            its modprobe mode, for the kernel's requests
 //! /dev/console                       char 5:1, so the kernel can open init's console
 //! /dev /proc /sys /run /root         mount points
 //! /etc/modboot.blob                  the blob (absent when the init embeds it)
-//! /lib/modules/<release>/<path>      every module of the blob, bytes untouched
+//! /lib/modules/<release>/<path>      every module of the blob, in the form its path says
 //! ```
+//!
+//! A module's path in the blob is its stored path (`modstore::plan` chose
+//! it): `x.ko` is stored plain, `x.ko.gz` gzipped, `x.ko.xz` and `x.ko.zst`
+//! as the tree has them. Its file comes from the tree, in whatever form the
+//! tree has it ([`modstore::source_of`]); a compressed file is decoded and
+//! checked, then stored untouched if its form is the stored one, or
+//! decompressed (and gzipped again for `.gz`). The module's uncompressed
+//! bytes never change.
 
+use super::codec;
 use super::cpio::Archive;
 use super::emit::BlobSpec;
+use super::modstore;
+use crate::compression::Format;
 use std::path::Path;
 
 /// Where the init looks for its blob when it has none embedded.
 pub const BLOB_PATH: &str = "etc/modboot.blob";
+/// The kernel's usermode helper for `request_module()`: the init's
+/// `modprobe` mode (it goes by `argv[0]`).
+pub const MODPROBE_PATH: &str = "sbin/modprobe";
 
 /// Assemble the image. `blob` is written to [`BLOB_PATH`] when given; the
-/// module files are read from `tree_dir` for every module of `spec`.
+/// module files are read from `tree_dir` for every module of `spec` and
+/// stored as their paths say.
 pub fn build(
     init: &[u8],
     spec: &BlobSpec,
@@ -25,6 +41,7 @@ pub fn build(
 ) -> Result<Archive, String> {
     let mut a = Archive::new();
     a.add_file("init", 0o755, init.to_vec())?;
+    a.add_symlink(MODPROBE_PATH, "/init")?;
     a.add_char_dev("dev/console", 0o600, 5, 1)?;
     for d in ["dev", "proc", "sys", "run", "root"] {
         a.add_dir(d, 0o755)?;
@@ -34,9 +51,38 @@ pub fn build(
     }
     let base = format!("lib/modules/{}", spec.release);
     for m in &spec.modules {
-        let src = tree_dir.join(&m.path);
+        let src = modstore::source_of(tree_dir, &m.path)?;
         let data = std::fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let data = stored(data, modstore::stored_format(&m.path))
+            .map_err(|e| format!("{}: {e}", src.display()))?;
         a.add_file(&format!("{base}/{}", m.path), 0o644, data)?;
     }
     Ok(a)
+}
+
+/// A module file's bytes `data` (in any form) as they are stored in form
+/// `to`. Compressed input is decoded, and so checked, even when it is kept.
+pub fn stored(data: Vec<u8>, to: Format) -> Result<Vec<u8>, String> {
+    let from = Format::detect(&data);
+    if from == Format::Plain && to == Format::Plain {
+        return Ok(data);
+    }
+    let plain = codec::decompress(from, &data)?;
+    if from != Format::Plain && !plain.starts_with(b"\x7fELF") {
+        return Err(format!(
+            "decompressed {} data is not an ELF object",
+            from.kernel_name().unwrap_or("plain")
+        ));
+    }
+    match to {
+        _ if to == from => Ok(data),
+        Format::Plain => Ok(plain),
+        Format::Gzip => Ok(codec::gzip(&plain)),
+        Format::Xz | Format::Zstd => Err(format!(
+            "the blob names a {} file, but the tree has it {}; \
+             mkmodboot writes plain and gzip only",
+            to.kernel_name().unwrap_or("plain"),
+            from.kernel_name().unwrap_or("plain")
+        )),
+    }
 }

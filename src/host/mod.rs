@@ -8,12 +8,20 @@
 //!   same file);
 //! - [`show_depends`] prints what the init would do, as `modprobe
 //!   --show-depends` prints it;
-//! - [`cpio`] and [`image`] write the initramfs.
+//! - [`modstore`] decides how each module is stored in the image (as the
+//!   tree has it, or decompressed) before the blob is written;
+//! - [`cpio`] and [`image`] write the initramfs; [`codec`] decodes
+//!   compressed modules and writes gzip.
+//!
+//! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
+//! `codec`: their decoders are no build dependencies).
 
+pub mod codec;
 pub mod cpio;
 pub mod emit;
 pub mod image;
 pub mod modprobe_d;
+pub mod modstore;
 pub mod modtree;
 pub mod select;
 pub mod show_depends;

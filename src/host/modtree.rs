@@ -299,6 +299,43 @@ kernel/lib/raid6/raid6_pq.ko:
         assert!(t.find("ext4").is_none());
     }
 
+    /// Distributions' trees name `.ko.gz`, `.ko.xz` and `.ko.zst` files in
+    /// `modules.dep` (paths and dependencies), `modules.order` and
+    /// `modules.builtin`; names are the same as for `.ko`.
+    #[test]
+    fn compressed_module_files() {
+        let dep = "kernel/a/virtio_blk.ko.zst: kernel/a/virtio.ko.xz kernel/a/virtio_ring.ko.gz
+                   kernel/a/virtio.ko.xz: kernel/a/virtio_ring.ko.gz
+                   /lib/modules/r/kernel/a/virtio_ring.ko.gz:
+";
+        let mut t = ModTree::parse(
+            "r",
+            dep,
+            "kernel/fs/ext4/ext4.ko.xz
+",
+        )
+        .unwrap();
+        t.set_order(
+            "kernel/a/virtio_ring.ko.gz
+kernel/a/virtio.ko.xz
+kernel/a/virtio_blk.ko.zst
+",
+        );
+        let blk = t.find("virtio_blk").unwrap();
+        assert_eq!(t.modules[blk].path, "kernel/a/virtio_blk.ko.zst");
+        let order: Vec<_> = t
+            .load_order(blk)
+            .map(|i| t.modules[i].path.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            ["kernel/a/virtio_ring.ko.gz", "kernel/a/virtio.ko.xz"]
+        );
+        assert!(t.is_builtin("ext4"));
+        assert_eq!(t.order_of("virtio_blk"), Some(2));
+        assert_eq!(t.order_of("virtio-ring"), Some(0));
+    }
+
     #[test]
     fn rejects_broken_modules_dep() {
         assert!(

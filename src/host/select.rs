@@ -187,6 +187,146 @@ pub fn select(
     })
 }
 
+/// What a generic image packs: the module paths (relative to the tree) of
+/// every storage controller and filesystem driver, as a distribution's
+/// generic initramfs takes them (initramfs-tools' `MODULES=most`, dracut's
+/// `kernel-modules` without host-only). A pattern ending in `/` is a
+/// directory and matches every module under it; any other is `DIR/NAME`, the
+/// module of that name (kmod's spelling: `-` = `_`, any compression) in
+/// that directory. [`GENERIC_EXCLUDE`] then takes out what cannot give
+/// modboot a root. What these modules need comes along as it does for any
+/// packed name: dependencies and softdeps, found by the resolver.
+pub const GENERIC_INCLUDE: &[&str] = &[
+    // Disk controllers and the disks behind them. ATA/SATA/PATA
+    // (ata_piix, ahci, libata), every SCSI host and the upper-level drivers
+    // (sd_mod disks, sr_mod CD/DVD), SCSI on flash (UFS), NVMe on PCIe,
+    // SD/eMMC, paravirtual disks (virtio_blk, xen-blkfront; hv_storvsc,
+    // vmw_pvscsi and virtio_scsi are under scsi/).
+    "kernel/drivers/ata/",
+    "kernel/drivers/scsi/",
+    "kernel/drivers/ufs/",
+    "kernel/drivers/block/",
+    "kernel/drivers/nvme/host/",
+    "kernel/drivers/mmc/",
+    "kernel/drivers/memstick/",
+    // Persistent memory as a block device (/dev/pmemN): the nvdimm bus and
+    // its disks, ACPI's NFIT that creates them, virtio-pmem.
+    "kernel/drivers/nvdimm/",
+    "kernel/drivers/acpi/nfit/",
+    // USB and FireWire disks: the mass-storage drivers and the host
+    // controllers they sit behind (initramfs-tools takes both).
+    "kernel/drivers/usb/storage/",
+    "kernel/drivers/usb/host/",
+    "kernel/drivers/firewire/firewire-ohci",
+    "kernel/drivers/firewire/firewire-sbp2",
+    // The buses paravirtual disks sit on: virtio over PCI (and its legacy
+    // and modern halves) and over MMIO (the virtio disk drivers depend on
+    // virtio, not on a transport, so nothing else would bring these).
+    "kernel/drivers/virtio/virtio_pci",
+    "kernel/drivers/virtio/virtio_pci_legacy_dev",
+    "kernel/drivers/virtio/virtio_pci_modern_dev",
+    "kernel/drivers/virtio/virtio_mmio",
+    // PCI host bridges that NVMe and other controllers can sit behind:
+    // Intel VMD, Hyper-V's virtual PCI (NVMe passed through on Azure).
+    "kernel/drivers/pci/controller/",
+    // Filesystems, and what mounting them asks the kernel for (the nls
+    // tables of vfat, isofs, udf, exfat: request_module("nls_...")).
+    "kernel/fs/",
+];
+
+/// Taken out of [`GENERIC_INCLUDE`]'s directories: what is not a way to a
+/// block-device root that modboot can mount on its own. modboot has no
+/// userspace (no mdadm, lvm, cryptsetup, losetup, nbd-client, iscsid,
+/// nvme-cli, FUSE daemon) and brings up no network, so drivers that only
+/// work once such a tool configures them, or over the network, are left out
+/// (`--pack` adds any of them). They have no device modalias either:
+/// coldplug would never load them. A module left out here still comes along
+/// when an included one depends on it.
+pub const GENERIC_EXCLUDE: &[&str] = &[
+    // Test fakes: a RAM-backed SCSI host and block device.
+    "kernel/drivers/scsi/scsi_debug",
+    "kernel/drivers/block/null_blk/",
+    // The floppy: no root, and its probe of a controller without a drive
+    // stalls the boot for seconds.
+    "kernel/drivers/block/floppy",
+    // Backends: this machine serving its disks to others (Xen's blkback).
+    "kernel/drivers/block/xen-blkback/",
+    // Set up by a tool, or over the network: loop (losetup), RAM disks
+    // (brd), zram (zramctl), nbd, rbd (Ceph), ATA over Ethernet, DRBD,
+    // software iSCSI (iscsid), NVMe over TCP/RDMA (nvme connect).
+    "kernel/drivers/block/loop",
+    "kernel/drivers/block/brd",
+    "kernel/drivers/block/zram/",
+    "kernel/drivers/block/nbd",
+    "kernel/drivers/block/rbd",
+    "kernel/drivers/block/aoe/",
+    "kernel/drivers/block/drbd/",
+    "kernel/drivers/scsi/iscsi_tcp",
+    "kernel/drivers/scsi/libiscsi_tcp",
+    "kernel/drivers/nvme/host/nvme-tcp",
+    "kernel/drivers/nvme/host/nvme-rdma",
+    // Network filesystems and their caches: no network at this point.
+    "kernel/fs/nfs/",
+    "kernel/fs/nfs_common/",
+    "kernel/fs/lockd/",
+    "kernel/fs/smb/",
+    "kernel/fs/cifs/",
+    "kernel/fs/ceph/",
+    "kernel/fs/9p/",
+    "kernel/fs/afs/",
+    "kernel/fs/coda/",
+    "kernel/fs/orangefs/",
+    "kernel/fs/netfs/",
+    "kernel/fs/fscache/",
+    "kernel/fs/cachefiles/",
+    // File servers (the kernel's NFS and SMB servers).
+    "kernel/fs/nfsd/",
+    "kernel/fs/ksmbd/",
+    // Served by a userspace daemon (FUSE; virtiofs is no block device).
+    "kernel/fs/fuse/",
+    // Not a filesystem on a device: automounter, binary formats, configfs,
+    // EFI variables, crash records, overlays and stacked encryption (they
+    // sit on mounts made by userspace), quota formats (quotaon's, not
+    // mount's), the cluster lock manager (a dependency of gfs2 and ocfs2).
+    "kernel/fs/autofs/",
+    "kernel/fs/binfmt_misc",
+    "kernel/fs/configfs/",
+    "kernel/fs/efivarfs/",
+    "kernel/fs/pstore/",
+    "kernel/fs/overlayfs/",
+    "kernel/fs/ecryptfs/",
+    "kernel/fs/quota/",
+    "kernel/fs/dlm/",
+];
+
+/// Whether `pattern` (see [`GENERIC_INCLUDE`]) matches the module at `path`.
+fn path_matches(pattern: &str, path: &str) -> bool {
+    if pattern.ends_with('/') {
+        return path.starts_with(pattern);
+    }
+    let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+    let (path_dir, _) = path.rsplit_once('/').unwrap_or(("", path));
+    path_dir == dir && super::modtree::name_from_path(path) == super::emit::normalise(name)
+}
+
+/// Whether the module at `path` is one of a generic image's storage
+/// controller and filesystem drivers.
+pub fn is_generic(path: &str) -> bool {
+    GENERIC_INCLUDE.iter().any(|p| path_matches(p, path))
+        && !GENERIC_EXCLUDE.iter().any(|p| path_matches(p, path))
+}
+
+/// The names to pack for a generic image, in the tree's order: every module
+/// [`is_generic`] takes. Nothing is loaded for them at boot; coldplug and the
+/// kernel's own requests load what the machine turns out to need.
+pub fn generic_names(tree: &ModTree) -> Vec<String> {
+    tree.modules
+        .iter()
+        .filter(|m| is_generic(&m.path))
+        .map(|m| m.name.clone())
+        .collect()
+}
+
 /// Read a selection file: one module name per line; `#` starts a comment.
 pub fn parse_list(text: &str) -> Vec<String> {
     text.lines()
@@ -258,6 +398,66 @@ mod tests {
         assert_eq!(sel.spec.load, ["b"], "and not loaded");
         let all = select(&tree(), &cfg, &[], &[], true).unwrap();
         assert_eq!(all.spec.modules.len(), 5);
+    }
+
+    #[test]
+    fn generic_takes_storage_and_filesystems_with_what_they_need() {
+        let mut t = ModTree::parse(
+            "r",
+            "kernel/drivers/scsi/virtio_scsi.ko: kernel/drivers/scsi/scsi_mod.ko kernel/drivers/virtio/virtio.ko\n\
+             kernel/drivers/scsi/scsi_mod.ko:\n\
+             kernel/drivers/scsi/scsi_debug.ko: kernel/drivers/scsi/scsi_mod.ko\n\
+             kernel/drivers/virtio/virtio.ko:\n\
+             kernel/drivers/virtio/virtio_pci.ko.xz: kernel/drivers/virtio/virtio.ko\n\
+             kernel/drivers/virtio/virtio_balloon.ko: kernel/drivers/virtio/virtio.ko\n\
+             kernel/drivers/block/loop.ko:\n\
+             kernel/drivers/block/xen-blkfront.ko:\n\
+             kernel/drivers/nvme/target/nvmet.ko:\n\
+             kernel/drivers/md/dm-mod.ko:\n\
+             kernel/fs/btrfs/btrfs.ko: kernel/lib/raid6/raid6_pq.ko\n\
+             kernel/lib/raid6/raid6_pq.ko:\n\
+             kernel/crypto/crc32c_generic.ko:\n\
+             kernel/fs/nfs/nfs.ko:\n\
+             kernel/fs/nls/nls_cp437.ko:\n\
+             kernel/net/ipv4/tcp_bbr.ko:\n",
+            "kernel/fs/ext4/ext4.ko\n",
+        )
+        .unwrap();
+        t.aliases = vec![("crypto-crc32c".into(), "crc32c_generic".into())];
+        assert_eq!(
+            generic_names(&t),
+            [
+                "virtio_scsi",
+                "scsi_mod",
+                "virtio_pci",
+                "xen_blkfront",
+                "btrfs",
+                "nls_cp437"
+            ],
+            "a file pattern matches any compression and kmod's - = _; \
+             scsi_debug, loop, nfs excluded; balloon, nvmet, dm-mod, tcp_bbr never in"
+        );
+        let mut cfg = Config::default();
+        cfg.parse("t", "softdep btrfs pre: crypto-crc32c\n");
+        let sel = select(&t, &cfg, &[], &generic_names(&t), false).unwrap();
+        assert!(sel.spec.load.is_empty(), "nothing named for the machine");
+        let mut names: Vec<_> = sel.spec.modules.iter().map(|m| m.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "btrfs",
+                "crc32c_generic",
+                "nls_cp437",
+                "raid6_pq",
+                "scsi_mod",
+                "virtio",
+                "virtio_pci",
+                "virtio_scsi",
+                "xen_blkfront"
+            ],
+            "dependencies (virtio, raid6_pq) and softdeps (crc32c) come along"
+        );
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //! `<level>modboot: ...`, so every line lands whole in `dmesg` and on the
 //! console. Before `/dev` is mounted, lines go to the console instead.
 //!
-//! Text is formatted with `ufmt` into a fixed line buffer (no `core::fmt`, no
-//! allocation); an over-long line is cut, never dropped.
+//! `info!("loaded {} in {}", name, Ms(t))` keeps the format string whole and
+//! hands it with its arguments ([`Arg`]) to one formatting function,
+//! [`emit`], that fills a fixed line buffer: no `core::fmt`, no allocation,
+//! and each call site is a string, an argument array and one call (a
+//! formatter generated per call site cost the init several KiB). An
+//! over-long line is cut, never dropped.
 
 use crate::sys;
-use core::convert::Infallible;
+use core::ffi::CStr;
 use rustix::io::Errno;
-use ufmt::{uDisplay, uWrite};
 
 pub const ERR: u8 = 3;
 pub const WARN: u8 = 4;
@@ -55,14 +58,6 @@ impl Line {
     }
 }
 
-impl uWrite for Line {
-    type Error = Infallible;
-    fn write_str(&mut self, s: &str) -> Result<(), Infallible> {
-        self.push(s.as_bytes());
-        Ok(())
-    }
-}
-
 impl Line {
     /// A new line at `level`, its prefix written. Not generic and not
     /// inlined: every log call shares this code (and [`finish`](Self::finish)).
@@ -90,13 +85,127 @@ impl Line {
     }
 }
 
+/// One argument of a log line.
+#[derive(Clone, Copy)]
+pub enum Arg<'a> {
+    /// Bytes as they are (kmsg escapes what is not printable).
+    Text(&'a [u8]),
+    Num(u64),
+    /// An errno by name (`ENOENT`), or `errno N`; nothing for `None`.
+    Errno(Option<Errno>),
+    /// Nanoseconds, shown in milliseconds with three decimals.
+    Ms(u64),
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Arg::Text(s.as_bytes())
+    }
+}
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(s: &'a [u8]) -> Self {
+        Arg::Text(s)
+    }
+}
+impl<'a> From<&'a CStr> for Arg<'a> {
+    fn from(s: &'a CStr) -> Self {
+        Arg::Text(s.to_bytes())
+    }
+}
+impl<'a> From<B<'a>> for Arg<'a> {
+    fn from(b: B<'a>) -> Self {
+        Arg::Text(b.0)
+    }
+}
+impl From<E> for Arg<'_> {
+    fn from(e: E) -> Self {
+        Arg::Errno(Some(e.0))
+    }
+}
+impl From<Option<Errno>> for Arg<'_> {
+    fn from(e: Option<Errno>) -> Self {
+        Arg::Errno(e)
+    }
+}
+impl From<Ms> for Arg<'_> {
+    fn from(m: Ms) -> Self {
+        Arg::Ms(m.0)
+    }
+}
+impl From<u64> for Arg<'_> {
+    fn from(n: u64) -> Self {
+        Arg::Num(n)
+    }
+}
+impl From<u32> for Arg<'_> {
+    fn from(n: u32) -> Self {
+        Arg::Num(n as u64)
+    }
+}
+impl From<usize> for Arg<'_> {
+    fn from(n: usize) -> Self {
+        Arg::Num(n as u64)
+    }
+}
+
+impl Line {
+    fn arg(&mut self, a: Arg<'_>) {
+        match a {
+            Arg::Text(t) => self.push(t),
+            Arg::Num(n) => self.push_u64(n),
+            Arg::Errno(None) => {}
+            Arg::Errno(Some(e)) => {
+                let code = e.raw_os_error();
+                match modboot::errno::name(code) {
+                    Some(name) => self.push(name.as_bytes()),
+                    None => {
+                        self.push(b"errno ");
+                        self.push_u64(code as u64);
+                    }
+                }
+            }
+            Arg::Ms(ns) => {
+                let us = ns / 1000;
+                self.push_u64(us / 1000);
+                self.push(b".");
+                let frac = us % 1000;
+                self.push(if frac < 10 {
+                    b"00"
+                } else if frac < 100 {
+                    b"0"
+                } else {
+                    b""
+                });
+                self.push_u64(frac);
+                self.push(b" ms");
+            }
+        }
+    }
+}
+
+/// Write one line at `level`: `fmt` with each `{}` replaced by the next
+/// argument. Every log call comes here.
+#[inline(never)]
+pub fn emit(level: u8, fmt: &str, args: &[Arg<'_>]) {
+    let mut line = Line::start(level);
+    let mut args = args.iter();
+    let mut rest = fmt.as_bytes();
+    while let Some(i) = rest.windows(2).position(|w| w == b"{}") {
+        line.push(rest.get(..i).unwrap_or(&[]));
+        if let Some(&a) = args.next() {
+            line.arg(a);
+        }
+        rest = rest.get(i + 2..).unwrap_or(&[]);
+    }
+    line.push(rest);
+    line.finish();
+}
+
 /// `log!(LEVEL, "text {}", x)`: one line at that level.
 macro_rules! log {
-    ($level:expr, $($t:tt)*) => {{
-        let mut line = $crate::kmsg::Line::start($level);
-        let _ = ufmt::uwrite!(line, $($t)*);
-        line.finish();
-    }};
+    ($level:expr, $fmt:literal $(, $arg:expr)* $(,)?) => {
+        $crate::kmsg::emit($level, $fmt, &[$($crate::kmsg::Arg::from($arg)),*])
+    };
 }
 /// `info!("text {}", x)`: log at info level.
 macro_rules! info {
@@ -111,48 +220,11 @@ macro_rules! error {
     ($($t:tt)*) => { log!($crate::kmsg::ERR, $($t)*) };
 }
 
-/// Bytes shown as text; invalid UTF-8 shows as `?`.
+/// Bytes shown as text.
 pub struct B<'a>(pub &'a [u8]);
-
-impl uDisplay for B<'_> {
-    fn fmt<W: uWrite + ?Sized>(&self, f: &mut ufmt::Formatter<'_, W>) -> Result<(), W::Error> {
-        for chunk in self.0.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("?")?;
-            }
-        }
-        Ok(())
-    }
-}
 
 /// An errno by name: `ENOENT`, or `errno 4000` for one without a name.
 pub struct E(pub Errno);
 
-impl uDisplay for E {
-    fn fmt<W: uWrite + ?Sized>(&self, f: &mut ufmt::Formatter<'_, W>) -> Result<(), W::Error> {
-        let code = self.0.raw_os_error();
-        match modboot::errno::name(code) {
-            Some(name) => f.write_str(name),
-            None => ufmt::uwrite!(f, "errno {}", code),
-        }
-    }
-}
-
 /// A duration in nanoseconds, shown in milliseconds with three decimals.
 pub struct Ms(pub u64);
-
-impl uDisplay for Ms {
-    fn fmt<W: uWrite + ?Sized>(&self, f: &mut ufmt::Formatter<'_, W>) -> Result<(), W::Error> {
-        let us = self.0 / 1000;
-        let frac = us % 1000;
-        ufmt::uwrite!(f, "{}.", us / 1000)?;
-        if frac < 100 {
-            f.write_str("0")?;
-        }
-        if frac < 10 {
-            f.write_str("0")?;
-        }
-        ufmt::uwrite!(f, "{} ms", frac)
-    }
-}

@@ -4,10 +4,17 @@
 //! 1. mount `/dev` (devtmpfs), `/proc`, `/sys`, `/run` ([`early_mounts`]);
 //! 2. read `/proc/cmdline` ([`modboot::cmdline`]);
 //! 3. read and verify the blob, embedded or `/etc/modboot.blob` ([`load_blob`]),
-//!    and load its boot modules in dependency order ([`modload`]);
-//! 4. wait for the root device and mount it on `/root` ([`root`]);
-//! 5. move the API mounts over, empty the initramfs, and exec the real init
-//!    ([`switch_root`]).
+//!    and point the kernel's module requests at this binary ([`modprobe`]);
+//! 4. listen for uevents ([`uevents`]), queue the boot's own modules, and the
+//!    drivers of every device present ([`coldplug`]), loading them in
+//!    dependency order, several at once ([`modload`]);
+//! 5. meanwhile, load drivers for devices as they appear, until the root
+//!    device shows; mount it on `/root` ([`root`]);
+//! 6. wait for every load started, move the API mounts over, empty the
+//!    initramfs, and exec the real init ([`switch_root`]).
+//!
+//! Run as `modprobe` (by `argv[0]`), the same binary answers the kernel's
+//! `request_module()` from the blob ([`modprobe`]).
 //!
 //! A failure is logged in one line naming what failed and why; the init then
 //! carries on where that is safe, and otherwise halts without exiting (PID 1
@@ -24,10 +31,13 @@
 mod kmsg;
 mod arch;
 mod clock;
+mod coldplug;
 mod modload;
+mod modprobe;
 mod root;
 mod switch_root;
 mod sys;
+mod uevents;
 
 use core::ffi::CStr;
 use kmsg::{B, E, Ms};
@@ -43,16 +53,22 @@ static EMBEDDED_BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/modboot.
 /// The blob in the image, when none is embedded (see `host::image`).
 const BLOB_PATH: &CStr = c"/etc/modboot.blob";
 /// The kernel's command line is at most a few KiB (COMMAND_LINE_SIZE).
-const CMDLINE_MAX: usize = 8192;
+pub const CMDLINE_MAX: usize = 8192;
 
 /// Timestamps of the boot steps, in monotonic nanoseconds.
 pub struct Timings {
     pub start: u64,
-    pub modules: u64,
-    pub root: u64,
+    /// Until the root device was found (drivers loading meanwhile).
+    pub found: u64,
+    /// Loading the rest, and mounting.
+    pub mount: u64,
 }
 
 pub fn main(args: sys::Args) -> ! {
+    sys::catch_faults();
+    if modprobe::is_invoked_as(&args) {
+        modprobe::main(&args);
+    }
     let start = clock::now();
     if rustix::process::getpid() != rustix::process::Pid::INIT {
         // Mounting, loading and switching root are for a fresh boot only.
@@ -75,30 +91,75 @@ pub fn main(args: sys::Args) -> ! {
         );
     }
 
-    let modules_start = clock::now();
+    let jobs = bp.jobs.map_or(modload::JOBS_DEFAULT, |j| j as usize);
+    let mut loader = usable_blob().and_then(|blob| modload::Loader::new(blob, cmdline, jobs));
+    let helper = loader.as_ref().and_then(|_| modprobe::Helper::install());
+    let uevents = match uevents::Uevents::open() {
+        Ok(u) => Some(u),
+        Err(e) => {
+            warn!("cannot listen for uevents: {}", E(e));
+            None
+        }
+    };
+    if let Some(l) = loader.as_mut() {
+        l.request_boot_modules();
+        coldplug::walk(&mut |d| {
+            l.request_modalias(d.modalias);
+        });
+    }
+
+    let found = root::find(&bp, loader.as_mut(), uevents.as_ref());
+    drop(uevents);
+    let found_at = clock::now();
+    let mounted = found.and_then(|f| {
+        if let Some(l) = loader.as_mut() {
+            l.finish_all();
+        }
+        root::mount(&f, &bp, loader.as_mut())
+    });
+    if let Some(l) = loader.as_ref() {
+        let s = l.sum;
+        info!(
+            "modules: {} loaded, {} already present, {} failed, in {}",
+            s.loaded,
+            s.present,
+            s.failed,
+            Ms(clock::since(start))
+        );
+    }
+    if mounted.is_ok() {
+        if let Some(h) = helper {
+            h.restore();
+        }
+        devkmsg.restore();
+        let t = Timings {
+            start,
+            found: found_at - start,
+            mount: clock::since(found_at),
+        };
+        switch_root::switch_root(&bp, &args, &t);
+    }
+    error!("cannot continue the boot; halting");
+    halt()
+}
+
+/// The blob, verified and built for the running kernel; `None` after saying
+/// why not.
+pub fn usable_blob() -> Option<Blob<'static>> {
     match load_blob() {
         Ok((blob, source)) => {
             let running = rustix::system::uname();
             let release = running.release().to_bytes();
-            if release != blob.release().as_bytes() {
-                error!(
-                    "blob ({}) was built for kernel {} but this kernel is {}: not loading any module",
-                    source,
-                    blob.release(),
-                    B(release)
-                );
-            } else {
-                let s = modload::load_boot_modules(&blob, cmdline);
-                info!(
-                    "modules: {} loaded, {} already present, {} failed, in {} (blob: {}, {} modules)",
-                    s.loaded,
-                    s.present,
-                    s.failed,
-                    Ms(clock::since(modules_start)),
-                    source,
-                    blob.module_count()
-                );
+            if release == blob.release().as_bytes() {
+                info!("blob: {}, {} modules", source, blob.module_count());
+                return Some(blob);
             }
+            error!(
+                "blob ({}) was built for kernel {} but this kernel is {}: not loading any module",
+                source,
+                blob.release(),
+                B(release)
+            );
         }
         Err(BlobError::Open(e)) => error!(
             "cannot open {}: {}; not loading any module",
@@ -111,19 +172,7 @@ pub fn main(args: sys::Args) -> ! {
             e.describe()
         ),
     }
-
-    let root_start = clock::now();
-    if root::mount_root(&bp).is_ok() {
-        devkmsg.restore();
-        let t = Timings {
-            start,
-            modules: root_start - modules_start,
-            root: clock::since(root_start),
-        };
-        switch_root::switch_root(&bp, &args, &t);
-    }
-    error!("cannot continue the boot; halting (PID 1 stays alive so the kernel does not panic)");
-    halt()
+    None
 }
 
 /// Stay alive forever: PID 1 must not exit.
@@ -134,6 +183,7 @@ pub fn halt() -> ! {
 }
 
 /// The API filesystems: devtmpfs first, so the log can open `/dev/kmsg`.
+#[inline(never)]
 fn early_mounts() {
     const NOSUID: MountFlags = MountFlags::NOSUID;
     let mounts: [(&CStr, &CStr, MountFlags, &CStr); 4] = [
@@ -189,8 +239,9 @@ struct DevKmsg {
     restore: bool,
 }
 
-const DEVKMSG_SYSCTL: &CStr = c"/proc/sys/kernel/printk_devkmsg";
+const DEVKMSG_SYSCTL: &[u8] = b"/proc/sys/kernel/printk_devkmsg";
 
+#[inline(never)]
 fn kmsg_unlimited() -> DevKmsg {
     let mut buf = [0u8; 16];
     let old = read_file(DEVKMSG_SYSCTL, &mut buf).unwrap_or(&[]);
@@ -208,14 +259,12 @@ impl DevKmsg {
 
 /// Read `/proc/cmdline`; a command line too long for the buffer is cut, and
 /// said so.
+#[inline(never)]
 fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
-    match read_file(c"/proc/cmdline", buf) {
+    match read_file(b"/proc/cmdline", buf) {
         Ok(s) => {
             if s.len() == CMDLINE_MAX {
-                warn!(
-                    "kernel command line longer than {} bytes; the rest is ignored",
-                    CMDLINE_MAX
-                );
+                warn!("kernel command line cut at {} bytes", CMDLINE_MAX);
             }
             // Safe to re-borrow: read_file returned a prefix of buf.
             let n = s.len();
@@ -229,7 +278,7 @@ fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
 }
 
 /// Read a small file into `buf` (up to its size).
-pub fn read_file<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+pub fn read_file<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let mut len = 0;
     while len < buf.len() {
@@ -244,7 +293,7 @@ pub fn read_file<'b>(path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> 
 }
 
 /// Write `data` to an existing file (a sysctl) in one write.
-pub fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
+pub fn write_file(path: &[u8], data: &[u8]) -> Result<(), Errno> {
     let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
     rustix::io::write(&fd, data).map(|_| ())
 }
@@ -256,6 +305,7 @@ enum BlobError {
 
 /// The blob: embedded in this binary, or mapped from [`BLOB_PATH`]; its
 /// payload inflated into scratch memory when it is stored deflated.
+#[inline(never)]
 fn load_blob() -> Result<(Blob<'static>, &'static str), BlobError> {
     let (stored, source): (&'static [u8], _) = if !EMBEDDED_BLOB.is_empty() {
         (EMBEDDED_BLOB, "embedded")

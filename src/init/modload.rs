@@ -1,37 +1,61 @@
-//! Loading the boot's modules, as `modprobe NAME` would for each request:
-//! `rd.driver.pre=` names first, then the blob's boot list, then
-//! `modules-load=` / `modules_load=` / `rd.modules-load=` names. Each request
-//! (a module name or an alias) goes through the core resolver, so aliases,
-//! softdeps, options, blacklists and `install` lines act as kmod's do.
+//! Loading modules, as `modprobe NAME` would for each request: a module
+//! name, an alias, or a device's modalias. Each request goes through the
+//! core resolver, so aliases, softdeps, options, blacklists and `install`
+//! lines act as kmod's do; its probe list becomes jobs, one a module, in
+//! kmod's order.
 //!
-//! Each module file is loaded once, with `finit_module(2)` on the file as it
-//! is in the initramfs (its bytes, and so its signature, untouched);
-//! `init_module(2)` on a mapping is the fallback for a kernel without
-//! `finit_module`. `EEXIST` counts as success. A module whose dependency
-//! failed is not attempted, and the line says which dependency. Modules in
-//! `module_blacklist=` are skipped quietly: the kernel would refuse them.
-//! `install NAME /bin/true` (or `/bin/false`) means "never load"; any other
-//! install command cannot run here, so the module is loaded directly.
+//! A job starts when every dependency of its module (modules.dep) has
+//! finished and so has the module before it in its probe list (so softdeps
+//! and dependencies load first, as with kmod). Up to `jobs` run at once, each
+//! in a forked worker: the kernel runs a module's init, and so its device
+//! probes, in the loading task, so slow probes overlap. With one job the
+//! init loads in its own process. No allocation: the queue, the workers and
+//! the parameter strings live in fixed arrays.
+//!
+//! Loading a file: by its magic bytes, a plain module goes to
+//! `finit_module(2)` as it is in the initramfs (its bytes, and so its
+//! signature, untouched); a compressed one goes to `finit_module` with
+//! `MODULE_INIT_COMPRESSED_FILE` when `/sys/module/compression` says the
+//! kernel reads that format, and gzip is otherwise inflated here into an
+//! anonymous mapping for `init_module`. `EEXIST` counts as success. A module
+//! whose dependency failed is not attempted, and the line says which one.
+//! Modules in `module_blacklist=` are skipped quietly: the kernel would refuse
+//! them. `install NAME /bin/true` (or `/bin/false`) means "never load"; any
+//! other install command cannot run here, so the module is loaded directly.
 
 use crate::clock;
 use crate::kmsg::{B, E, Ms};
-use crate::sys::Mapping;
+use crate::sys::{self, Mapping};
 use core::ffi::CStr;
 use modboot::blob::{Blob, Module};
 use modboot::cmdline;
+use modboot::compression::{self, Format, Gzip};
 use modboot::modset::ModSet;
 use modboot::resolve::{self, Action, Resolver, Step};
-use rustix::fd::OwnedFd;
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
+use rustix::process::Pid;
 
 /// Longest parameter string passed to the kernel.
 const PARAMS_MAX: usize = 4096;
+/// Room for the parameter strings of the queued and running jobs.
+const PARAMS_ARENA: usize = 16 * 1024;
 /// Longest name or alias requested.
 const NAME_MAX: usize = 256;
+/// Jobs waiting for their dependencies or for a worker.
+const QUEUE_MAX: usize = 256;
+/// Most modules loading at once.
+pub const JOBS_MAX: usize = 8;
+/// Without `modboot.jobs=`.
+pub const JOBS_DEFAULT: usize = 4;
+/// `finit_module` flag: the file is compressed in the kernel's format.
+const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
+const NONE: u16 = u16::MAX;
 
-/// What happened to the boot's modules.
-#[derive(Default)]
+/// What happened to the modules.
+#[derive(Default, Clone, Copy)]
 pub struct Summary {
     pub loaded: u32,
     pub present: u32,
@@ -39,97 +63,210 @@ pub struct Summary {
 }
 
 /// Why one module did not load.
+#[derive(Clone, Copy)]
 enum Failure {
-    /// Opening the file failed.
+    /// Opening, reading or mapping the file failed.
     Open(Errno),
     /// The kernel refused the module.
     Kernel(Errno),
+    /// The gzip file is damaged.
+    Gzip(compression::Error),
+    /// Compressed in a format this kernel cannot read, and not gzip.
+    Format(Format),
+    /// The worker ended without a result.
+    Worker,
 }
 
-struct Loader<'a> {
+impl Failure {
+    /// Workers send their result through a pipe as one word.
+    fn encode(r: Result<(), Failure>) -> u32 {
+        let (kind, detail) = match r {
+            Ok(()) => (0, 0),
+            Err(Failure::Open(e)) => (1, e.raw_os_error() as u32),
+            Err(Failure::Kernel(e)) => (2, e.raw_os_error() as u32),
+            Err(Failure::Gzip(g)) => (3, g as u32),
+            Err(Failure::Format(f)) => (4, f as u32),
+            Err(Failure::Worker) => (5, 0),
+        };
+        kind << 16 | (detail & 0xffff)
+    }
+
+    fn decode(word: u32) -> Result<(), Failure> {
+        use compression::Error as G;
+        let detail = word & 0xffff;
+        // An errno is 1..=4095 (rustix checks it).
+        let errno = || Errno::from_raw_os_error(detail.clamp(1, 4095) as i32);
+        Err(match word >> 16 {
+            0 => return Ok(()),
+            1 => Failure::Open(errno()),
+            2 => Failure::Kernel(errno()),
+            3 => Failure::Gzip(
+                [
+                    G::Truncated,
+                    G::BadHeader,
+                    G::Corrupt,
+                    G::Length,
+                    G::Checksum,
+                ]
+                .into_iter()
+                .nth(detail as usize)
+                .unwrap_or(G::Corrupt),
+            ),
+            4 => Failure::Format(
+                [Format::Plain, Format::Gzip, Format::Xz, Format::Zstd]
+                    .into_iter()
+                    .nth(detail as usize)
+                    .unwrap_or(Format::Plain),
+            ),
+            _ => Failure::Worker,
+        })
+    }
+}
+
+/// A module waiting to be loaded.
+#[derive(Clone, Copy)]
+struct Job {
+    module: u16,
+    /// The module before it in its probe list, which must finish first.
+    after: u16,
+    /// Its parameters: a range of the arena.
+    params: (u16, u16),
+}
+
+/// A module loading in a forked worker.
+struct Worker {
+    pid: Pid,
+    /// The worker writes its result here, then exits.
+    result: OwnedFd,
+    job: Job,
+    started: u64,
+}
+
+pub struct Loader<'a> {
     blob: Blob<'a>,
     resolver: Resolver<'a>,
     cmdline: &'a [u8],
     dir: OwnedFd,
-    done: ModSet,
+    /// Queued, loading or finished: each module is attempted once.
+    claimed: ModSet,
+    /// Finished, loaded or not.
+    finished: ModSet,
     failed: ModSet,
-    sum: Summary,
+    queue: [Option<Job>; QUEUE_MAX],
+    workers: [Option<Worker>; JOBS_MAX],
+    jobs: usize,
+    arena: [u8; PARAMS_ARENA],
+    arena_len: usize,
+    /// The format `/sys/module/compression` names, if any.
+    kernel_reads: Option<Format>,
+    pub sum: Summary,
 }
 
-/// Load everything the boot asks for.
-pub fn load_boot_modules(blob: &Blob<'_>, cmdline: &[u8]) -> Summary {
-    let mut path = [0u8; 128];
-    let prefix = b"/lib/modules/";
-    let release = blob.release().as_bytes();
-    let dir_path = match path.get_mut(..prefix.len() + release.len()) {
-        Some(p) => {
-            let (a, b) = p.split_at_mut(prefix.len());
-            a.copy_from_slice(prefix);
-            b.copy_from_slice(release);
-            &*p
-        }
-        None => {
-            error!("kernel release {} too long", blob.release());
-            return Summary::default();
-        }
-    };
-    let dir = match rustix::fs::open(
-        dir_path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            error!(
-                "cannot open {}: {}; not loading any module",
-                B(dir_path),
-                E(e)
-            );
-            return Summary::default();
-        }
-    };
-    let mut l = Loader {
-        blob: *blob,
-        resolver: Resolver::for_boot(*blob, cmdline),
-        cmdline,
-        dir,
-        done: ModSet::new(),
-        failed: ModSet::new(),
-        sum: Summary::default(),
-    };
-    const PRE: &[&[u8]] = &[b"rd.driver.pre"];
-    const LOAD: &[&[u8]] = &[b"rd.modules-load", b"modules-load", b"modules_load"];
-    for name in cmdline::list(cmdline, PRE) {
-        l.request(name);
-    }
-    for name in blob.load_list() {
-        l.request(name.as_bytes());
-    }
-    for name in cmdline::list(cmdline, LOAD) {
-        l.request(name);
-    }
-    l.sum
-}
-
-impl Loader<'_> {
-    /// `modprobe NAME`.
-    fn request(&mut self, name: &[u8]) {
-        let mut buf = [0u8; NAME_MAX];
-        let Some(key) = resolve::normalise(name, &mut buf) else {
-            return error!("cannot load {}: not a valid module name", B(name));
+impl<'a> Loader<'a> {
+    /// A loader for `blob`'s modules, in `/lib/modules/<release>`, with up to
+    /// `jobs` loading at once; `None` (said in the log) if that directory
+    /// cannot be opened.
+    pub fn new(blob: Blob<'a>, cmdline: &'a [u8], jobs: usize) -> Option<Self> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mut path = [0u8; 128];
+        let dir = match crate::root::join(&mut path, &[b"/lib/modules/", blob.release().as_bytes()])
+            .ok_or(Errno::NAMETOOLONG)
+            .and_then(|p| rustix::fs::open(p, flags, Mode::empty()))
+        {
+            Ok(d) => d,
+            Err(e) => {
+                error!("cannot open /lib/modules/{}: {}", blob.release(), E(e));
+                return None;
+            }
         };
-        let resolver = self.resolver;
-        if resolver.modprobe(key, &mut |step| self.step(step)).is_err() {
+        let mut buf = [0u8; 16];
+        let kernel_reads = match crate::read_file(b"/sys/module/compression", &mut buf) {
+            Ok(b"gzip\n") => Some(Format::Gzip),
+            Ok(b"xz\n") => Some(Format::Xz),
+            Ok(b"zstd\n") => Some(Format::Zstd),
+            _ => None,
+        };
+        Some(Loader {
+            blob,
+            resolver: Resolver::for_boot(blob, cmdline),
+            cmdline,
+            dir,
+            claimed: ModSet::new(),
+            finished: ModSet::new(),
+            failed: ModSet::new(),
+            queue: [None; QUEUE_MAX],
+            workers: [const { None }; JOBS_MAX],
+            jobs: jobs.clamp(1, JOBS_MAX),
+            arena: [0; PARAMS_ARENA],
+            arena_len: 0,
+            kernel_reads,
+            sum: Summary::default(),
+        })
+    }
+
+    /// The boot's own requests, queued in order: `rd.driver.pre=` names, the
+    /// blob's boot list, `modules-load=` / `modules_load=` /
+    /// `rd.modules-load=` names.
+    #[inline(never)]
+    pub fn request_boot_modules(&mut self) {
+        const PRE: &[&[u8]] = &[b"rd.driver.pre"];
+        const LOAD: &[&[u8]] = &[b"rd.modules-load", b"modules-load", b"modules_load"];
+        let (blob, cmdline) = (self.blob, self.cmdline);
+        for name in cmdline::list(cmdline, PRE) {
+            self.request(name);
+        }
+        for name in blob.load_list() {
+            self.request(name.as_bytes());
+        }
+        for name in cmdline::list(cmdline, LOAD) {
+            self.request(name);
+        }
+    }
+
+    /// `modprobe NAME`; says so in the log if nothing matched.
+    #[inline(never)]
+    pub fn request(&mut self, name: &[u8]) -> bool {
+        let found = self.lookup(name);
+        if !found {
             error!(
                 "cannot load {}: no module, alias or built-in of that name in the blob",
                 B(name)
             );
         }
+        found
     }
 
-    fn step(&mut self, step: Step<'_>) {
+    /// `modprobe -q NAME` for a device's modalias: false when nothing
+    /// matched (the caller decides whether that is worth a line).
+    #[inline(never)]
+    pub fn request_modalias(&mut self, modalias: &[u8]) -> bool {
+        self.lookup(modalias)
+    }
+
+    /// Whether `modalias` matches anything in the blob (a module or a
+    /// built-in), without loading.
+    pub fn matches(&self, modalias: &[u8]) -> bool {
+        let mut buf = [0u8; NAME_MAX];
+        resolve::normalise(modalias, &mut buf)
+            .is_some_and(|key| self.resolver.lookup(key, &mut |_| {}) > 0)
+    }
+
+    fn lookup(&mut self, name: &[u8]) -> bool {
+        let mut buf = [0u8; NAME_MAX];
+        let Some(key) = resolve::normalise(name, &mut buf) else {
+            error!("cannot load {}: not a valid module name", B(name));
+            return false;
+        };
+        let resolver = self.resolver;
+        let mut prev = NONE;
+        resolver
+            .modprobe(key, &mut |step| self.step(step, &mut prev))
+            .is_ok()
+    }
+
+    fn step(&mut self, step: Step<'_>, prev: &mut u16) {
         match step.action {
-            Action::Insmod(m) => self.insmod(m, step),
+            Action::Insmod(m) => self.enqueue(m, step, prev),
             Action::Install(command) if resolve::is_disabling(command) => {
                 info!(
                     "not loading {}: modprobe.d says install {}",
@@ -138,12 +275,14 @@ impl Loader<'_> {
             }
             Action::Install(command) => match self.blob.find(step.object.name.as_bytes()) {
                 Some(m) => {
-                    warn!(
-                        "cannot run install command for {} ({}); loading the module itself",
-                        m.name(),
-                        command
-                    );
-                    self.insmod(m, step);
+                    if !self.claimed.contains(m.index()) {
+                        warn!(
+                            "cannot run install command for {} ({}); loading the module itself",
+                            m.name(),
+                            command
+                        );
+                    }
+                    self.enqueue(m, step, prev);
                 }
                 None => error!(
                     "cannot run install command for {} ({}) and no such module",
@@ -158,29 +297,24 @@ impl Loader<'_> {
         }
     }
 
-    fn insmod(&mut self, m: Module<'_>, step: Step<'_>) {
-        if self.done.contains(m.index()) || self.failed.contains(m.index()) {
+    fn enqueue(&mut self, m: Module<'_>, step: Step<'_>, prev: &mut u16) {
+        let index = m.index();
+        let after = core::mem::replace(prev, index);
+        if self.claimed.contains(index) {
             return;
         }
-        if cmdline::list(self.cmdline, &[b"module_blacklist"]).any(|b| b == m.name().as_bytes()) {
-            self.done.insert(m.index());
-            return; // the kernel refuses it, by the user's order
+        if cmdline::list(self.cmdline, &[b"module_blacklist"]).contains(m.name().as_bytes()) {
+            // The kernel refuses it, by the user's order.
+            self.claimed.insert(index);
+            self.finished.insert(index);
+            return;
         }
-        if let Some(dep) = m.deps().find(|&d| self.failed.contains(d)) {
-            let dep = self.blob.module(dep).map(|d| d.name()).unwrap_or("?");
-            error!(
-                "not loading {}: it needs {}, which did not load",
-                m.name(),
-                dep
-            );
-            return self.give_up(m);
-        }
-        let mut buf = [0u8; PARAMS_MAX];
+        let mut params = [0u8; PARAMS_MAX];
         let mut len = 0usize;
         let mut fits = true;
         self.resolver.options(
             step.object,
-            &mut |piece| match buf.get_mut(len..len + piece.len()) {
+            &mut |piece| match params.get_mut(len..len + piece.len()) {
                 Some(dst) if len + piece.len() < PARAMS_MAX => {
                     dst.copy_from_slice(piece);
                     len += piece.len();
@@ -188,109 +322,319 @@ impl Loader<'_> {
                 _ => fits = false,
             },
         );
-        // A NUL in the parameters would end them early: refuse instead.
-        let params = buf
-            .get(..=len)
-            .and_then(|b| CStr::from_bytes_with_nul(b).ok());
-        let (true, Some(params)) = (fits, params) else {
+        let params = params.get(..len).unwrap_or(&[]);
+        if !fits || params.contains(&0) {
             error!(
                 "not loading {}: its parameters are longer than {} bytes or hold a NUL",
                 m.name(),
                 PARAMS_MAX
             );
-            return self.give_up(m);
+            self.claimed.insert(index);
+            return self.give_up(index);
+        }
+        // Room in the queue and the arena: wait for running jobs if need be.
+        while self.queue.iter().all(Option::is_some)
+            || self.arena_len + params.len() + 1 > PARAMS_ARENA
+        {
+            if self.idle() {
+                self.arena_len = 0;
+                break;
+            }
+            self.wait(None, None);
+        }
+        let start = self.arena_len;
+        if let Some(dst) = self.arena.get_mut(start..start + params.len() + 1) {
+            if let Some((nul, text)) = dst.split_last_mut() {
+                text.copy_from_slice(params);
+                *nul = 0;
+            }
+        }
+        self.arena_len += params.len() + 1;
+        let job = Job {
+            module: index,
+            after,
+            params: (start as u16, params.len() as u16),
         };
-        let start = clock::now();
-        match load(&self.dir, m.path(), params) {
+        if let Some(slot) = self.queue.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(job);
+            self.claimed.insert(index);
+        }
+    }
+
+    /// Nothing queued and nothing loading.
+    pub fn idle(&self) -> bool {
+        self.queue.iter().all(Option::is_none) && self.workers.iter().all(Option::is_none)
+    }
+
+    /// Start every job that can start.
+    #[inline(never)]
+    pub fn pump(&mut self) {
+        loop {
+            if self.workers.iter().all(Option::is_some) || self.running() >= self.jobs {
+                return;
+            }
+            let Some(slot) = self.queue.iter().position(|j| {
+                j.is_some_and(|j| self.finished_or_none(j.after) && self.deps_settled(j.module))
+            }) else {
+                return;
+            };
+            let Some(job) = self.queue.get_mut(slot).and_then(Option::take) else {
+                return;
+            };
+            let Some(m) = self.blob.module(job.module) else {
+                continue;
+            };
+            if let Some(dep) = m.deps().find(|&d| self.failed.contains(d)) {
+                let dep = self.blob.module(dep).map(|d| d.name()).unwrap_or("?");
+                error!(
+                    "not loading {}: it needs {}, which did not load",
+                    m.name(),
+                    dep
+                );
+                self.give_up(job.module);
+                continue;
+            }
+            self.start(job, m);
+        }
+    }
+
+    fn running(&self) -> usize {
+        self.workers.iter().filter(|w| w.is_some()).count()
+    }
+
+    fn finished_or_none(&self, module: u16) -> bool {
+        module == NONE || self.finished.contains(module)
+    }
+
+    fn deps_settled(&self, module: u16) -> bool {
+        self.blob.module(module).is_some_and(|m| {
+            m.deps()
+                .all(|d| self.finished.contains(d) || !self.claimed.contains(d))
+        })
+    }
+
+    fn params(&self, job: Job) -> &CStr {
+        let (start, len) = (job.params.0 as usize, job.params.1 as usize);
+        self.arena
+            .get(start..=start + len)
+            .and_then(|b| CStr::from_bytes_with_nul(b).ok())
+            .unwrap_or(c"")
+    }
+
+    fn start(&mut self, job: Job, m: Module<'_>) {
+        let started = clock::now();
+        if self.jobs > 1 {
+            match self.fork_worker(job, m) {
+                Ok(worker) => {
+                    if let Some(slot) = self.workers.iter_mut().find(|w| w.is_none()) {
+                        *slot = Some(worker);
+                    }
+                    return;
+                }
+                // No process to spare: load it here instead.
+                Err(_) => {}
+            }
+        }
+        let result = load(&self.dir, m.path(), self.params(job), self.kernel_reads);
+        self.finish(job, result, started);
+    }
+
+    fn fork_worker(&self, job: Job, m: Module<'_>) -> Result<Worker, Errno> {
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        match sys::fork()? {
+            None => {
+                drop(read);
+                let result = load(&self.dir, m.path(), self.params(job), self.kernel_reads);
+                let word = Failure::encode(result).to_ne_bytes();
+                let _ = rustix::io::write(&write, &word);
+                sys::exit(0)
+            }
+            Some(pid) => Ok(Worker {
+                pid,
+                result: read,
+                job,
+                started: clock::now(),
+            }),
+        }
+    }
+
+    /// Wait until a worker finishes, `extra` is readable, or `timeout_ms`
+    /// passes (no timeout: until one of the first two). Returns whether
+    /// `extra` is readable.
+    pub fn wait(&mut self, extra: Option<BorrowedFd<'_>>, timeout_ms: Option<u64>) -> bool {
+        // Entry k < JOBS_MAX: worker slot k's result pipe; the last: `extra`.
+        // Unused entries poll the module directory for nothing.
+        let idle = self.dir.as_fd();
+        let ready: [bool; JOBS_MAX + 1] = {
+            let mut list: [PollFd<'_>; JOBS_MAX + 1] = core::array::from_fn(|k| {
+                let fd = match self.workers.get(k) {
+                    Some(Some(w)) => Some(w.result.as_fd()),
+                    Some(None) => None,
+                    None => extra,
+                };
+                let events = if fd.is_some() {
+                    PollFlags::IN
+                } else {
+                    PollFlags::empty()
+                };
+                PollFd::from_borrowed_fd(fd.unwrap_or(idle), events)
+            });
+            let ts = timeout_ms.map(|ms| rustix::event::Timespec {
+                tv_sec: (ms / 1000) as _,
+                tv_nsec: ((ms % 1000) * 1_000_000) as _,
+            });
+            let _ = rustix::event::poll(&mut list, ts.as_ref());
+            list.map(|fd| !fd.revents().is_empty())
+        };
+        for (slot, &r) in ready.iter().enumerate().take(JOBS_MAX) {
+            if r {
+                self.reap(slot);
+            }
+        }
+        ready[JOBS_MAX]
+    }
+
+    fn reap(&mut self, slot: usize) {
+        let Some(w) = self.workers.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let mut word = [0u8; 4];
+        let result = match rustix::io::read(&w.result, &mut word) {
+            Ok(4) => Failure::decode(u32::from_ne_bytes(word)),
+            _ => Err(Failure::Worker),
+        };
+        let _ = rustix::process::waitpid(Some(w.pid), rustix::process::WaitOptions::empty());
+        self.finish(w.job, result, w.started);
+    }
+
+    fn finish(&mut self, job: Job, result: Result<(), Failure>, started: u64) {
+        let Some(m) = self.blob.module(job.module) else {
+            return;
+        };
+        match result {
             Ok(()) => {
                 self.sum.loaded += 1;
-                self.done.insert(m.index());
+                let params = self.params(job);
                 info!(
                     "loaded {} in {}{}{}",
                     m.name(),
-                    Ms(clock::since(start)),
-                    Sep(params),
-                    B(params.to_bytes())
+                    Ms(clock::since(started)),
+                    if params.is_empty() { "" } else { ", params " },
+                    params
                 );
             }
             Err(Failure::Kernel(Errno::EXIST)) => {
                 self.sum.present += 1;
-                self.done.insert(m.index());
                 info!("{} was already loaded", m.name());
             }
-            Err(Failure::Open(e)) => {
-                let release = self.blob.release();
+            Err(failure) => {
+                let (what, errno, hint) = failure.describe();
                 error!(
-                    "cannot open module {} (/lib/modules/{}/{}): {}",
+                    "cannot load module {} ({}): {}{}{}",
                     m.name(),
-                    release,
-                    B(m.path().to_bytes()),
-                    E(e)
+                    m.path(),
+                    what,
+                    errno,
+                    hint
                 );
-                self.give_up(m);
+                self.give_up(job.module);
             }
-            Err(Failure::Kernel(e)) => {
-                error!(
-                    "the kernel refused module {}: {}{}",
-                    m.name(),
-                    E(e),
-                    hint(e)
-                );
-                self.give_up(m);
-            }
+        }
+        self.finished.insert(job.module);
+        if self.idle() {
+            self.arena_len = 0;
         }
     }
 
-    fn give_up(&mut self, m: Module<'_>) {
-        if self.failed.insert(m.index()) {
+    fn give_up(&mut self, index: u16) {
+        self.finished.insert(index);
+        if self.failed.insert(index) {
             self.sum.failed += 1;
+        }
+    }
+
+    /// Run until every queued job has finished.
+    #[inline(never)]
+    pub fn finish_all(&mut self) {
+        loop {
+            self.pump();
+            if self.idle() {
+                return;
+            }
+            if self.workers.iter().all(Option::is_none) {
+                // Queued jobs that can never start (a cycle would do it).
+                for slot in self.queue.iter_mut() {
+                    if let Some(job) = slot.take() {
+                        self.finished.insert(job.module);
+                    }
+                }
+                return;
+            }
+            self.wait(None, None);
         }
     }
 }
 
-/// `finit_module` on the file; `init_module` on its bytes where the kernel
-/// has no `finit_module`.
-fn load(dir: &OwnedFd, path: &CStr, params: &CStr) -> Result<(), Failure> {
+/// Load one module file; see the module's documentation.
+fn load(
+    dir: &OwnedFd,
+    path: &CStr,
+    params: &CStr,
+    kernel_reads: Option<Format>,
+) -> Result<(), Failure> {
     let fd = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
         .map_err(Failure::Open)?;
-    match rustix::system::finit_module(&fd, params, 0) {
-        Err(Errno::NOSYS) => {
-            let len = rustix::fs::fstat(&fd).map_err(Failure::Open)?.st_size as usize;
-            let image = Mapping::file(&fd, len).map_err(Failure::Open)?;
-            rustix::system::init_module(image.bytes(), params).map_err(Failure::Kernel)
+    let mut head = [0u8; 8];
+    let n = rustix::io::pread(&fd, &mut head, 0).map_err(Failure::Open)?;
+    let format = Format::detect(head.get(..n).unwrap_or(&[]));
+    // finit_module is in every kernel since 3.8, older than any this
+    // targets; init_module only takes what was inflated here.
+    if format == Format::Plain || Some(format) == kernel_reads {
+        let flags = if format == Format::Plain {
+            0
+        } else {
+            MODULE_INIT_COMPRESSED_FILE
+        };
+        return rustix::system::finit_module(&fd, params, flags as _).map_err(Failure::Kernel);
+    }
+    if format != Format::Gzip {
+        return Err(Failure::Format(format));
+    }
+    let len = rustix::fs::fstat(&fd).map_err(Failure::Open)?.st_size as usize;
+    let file = Mapping::file(&fd, len).map_err(Failure::Open)?;
+    let gz = Gzip::new_checked(file.bytes()).map_err(Failure::Gzip)?;
+    let mut image = Mapping::anonymous(gz.inflated_len()).map_err(Failure::Open)?;
+    gz.inflate_into(image.bytes_mut()).map_err(Failure::Gzip)?;
+    drop(file);
+    rustix::system::init_module(image.bytes(), params).map_err(Failure::Kernel)
+}
+
+impl Failure {
+    /// What went wrong, the errno if any, and a hint: three pieces of the
+    /// log line.
+    fn describe(self) -> (&'static str, Option<Errno>, &'static str) {
+        match self {
+            Failure::Open(e) => ("cannot read the file: ", Some(e), ""),
+            Failure::Kernel(e) => ("the kernel refused it: ", Some(e), hint(e)),
+            Failure::Gzip(g) => (g.describe(), None, ""),
+            Failure::Format(f) => (
+                f.kernel_name().unwrap_or("?"),
+                None,
+                "-compressed, which this kernel cannot decompress (rebuild the image)",
+            ),
+            Failure::Worker => ("its worker died", None, ""),
         }
-        r => r.map_err(Failure::Kernel),
     }
 }
 
 /// What an errno from module loading usually means.
 fn hint(e: Errno) -> &'static str {
     match e {
-        Errno::NOEXEC => {
-            " (not a valid module for this kernel, or compressed in a format the kernel cannot read)"
-        }
+        Errno::NOEXEC => " (not a valid module for this kernel)",
         Errno::NOKEY | Errno::KEYREJECTED => " (its signature was rejected)",
-        Errno::PERM => {
-            " (module loading is disabled, or the module is listed in module_blacklist=)"
-        }
-        Errno::NOENT => " (unknown symbol: a dependency is missing; see dmesg)",
+        Errno::PERM => " (loading disabled, or in module_blacklist=)",
+        Errno::NOENT => " (unknown symbol; see dmesg)",
         Errno::INVAL => " (invalid parameter or module; see dmesg)",
         _ => "",
-    }
-}
-
-/// ", params " before a non-empty parameter string, nothing otherwise.
-struct Sep<'a>(&'a CStr);
-
-impl ufmt::uDisplay for Sep<'_> {
-    fn fmt<W: ufmt::uWrite + ?Sized>(
-        &self,
-        f: &mut ufmt::Formatter<'_, W>,
-    ) -> Result<(), W::Error> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            f.write_str(", params ")
-        }
     }
 }

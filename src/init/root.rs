@@ -1,20 +1,33 @@
 //! Finding and mounting the real root on `/root`.
 //!
-//! `root=` names the device (a `/dev/...` path). The wait for it is bounded
-//! by `rootdelay=N` seconds, unbounded with `rootwait`, and
-//! [`DEFAULT_TIMEOUT_S`] otherwise; when it gives up, the log line lists the
-//! block devices that did appear. The filesystem types tried are
-//! `rootfstype=` (comma-separated) or every non-`nodev` type in
-//! `/proc/filesystems`; `rootflags=` is the mount data, and the root is
-//! read-only unless `rw` is given, as with the kernel's own root mount.
+//! `root=` names the device in any of the forms of [`modboot::rootdev`]. While
+//! it is missing, the init loads drivers for the devices that appear (their
+//! uevents' modaliases, see [`crate::modload`]) and looks at each new block
+//! device: its name and number, its superblock ([`modboot::blkid`]) or its
+//! disk's partition table. The wait is bounded by `rootdelay=N` seconds,
+//! unbounded with `rootwait`, and [`DEFAULT_TIMEOUT_S`] otherwise; when it
+//! gives up, the log lists the block devices present with what they hold,
+//! and every device that has no driver because nothing in the blob matches
+//! its modalias.
+//!
+//! The filesystem types tried are `rootfstype=` (comma-separated; a type that
+//! is a module the kernel asks for itself, through `modprobe`), else the type
+//! the superblock shows (its `fs-<type>` module loaded first when the kernel
+//! does not know it yet), else every non-`nodev` type in `/proc/filesystems`.
+//! `rootflags=` is the mount data, and the root is read-only unless `rw` is
+//! given, as with the kernel's own root mount.
 
 use crate::clock;
+use crate::coldplug;
 use crate::kmsg::{B, E, Ms};
+use crate::modload::Loader;
+use crate::uevents::Uevents;
 use core::ffi::CStr;
-use core::mem::MaybeUninit;
+use modboot::blkid::{self, FsType, Superblock};
 use modboot::cmdline::BootParams;
 use modboot::fstypes;
-use rustix::fs::{FileType, Mode, OFlags, RawDir};
+use modboot::rootdev::RootDev;
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::MountFlags;
 
@@ -22,106 +35,318 @@ use rustix::mount::MountFlags;
 pub const DEFAULT_TIMEOUT_S: u32 = 30;
 /// Where the real root is mounted before the switch.
 pub const NEW_ROOT: &CStr = c"/root";
-const POLL_MS: u64 = 10;
+/// Without uevents, how often the block devices are looked at again.
+const RESCAN_MS: u64 = 10;
+/// Longest device name kept (`/dev/` + the kernel's name).
+const DEVNAME_MAX: usize = 64;
 
-/// Wait for the root device and mount it on [`NEW_ROOT`]. Every failure is
-/// logged before `Err` is returned.
-pub fn mount_root(bp: &BootParams<'_>) -> Result<(), ()> {
-    let Some(root) = bp.root else {
+/// The root device, once seen.
+pub struct Found {
+    path: [u8; DEVNAME_MAX],
+    len: usize,
+    /// What its superblock says it holds, if anything modboot knows.
+    pub fstype: Option<FsType>,
+}
+
+impl Found {
+    /// `/dev/NAME`.
+    pub fn path(&self) -> &[u8] {
+        self.path.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Wait for the root device named by `root=`, loading drivers for the devices
+/// that appear meanwhile. Every failure is logged before `Err` is returned.
+#[inline(never)]
+pub fn find(
+    bp: &BootParams<'_>,
+    mut loader: Option<&mut Loader<'_>>,
+    uevents: Option<&Uevents>,
+) -> Result<Found, ()> {
+    let Some(text) = bp.root else {
         error!("no root= on the kernel command line: nothing to mount");
         return Err(());
     };
-    if !root.starts_with(b"/dev/") {
-        error!("root={}: only /dev/... device paths are supported", B(root));
+    let Some(root) = RootDev::parse(text) else {
+        error!(
+            "root={}: not a form modboot knows (/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN)",
+            B(text)
+        );
         return Err(());
-    }
-    wait_for_device(root, bp)?;
-    mount(root, bp)
-}
-
-fn is_block_device(path: &[u8]) -> bool {
-    rustix::fs::stat(path)
-        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::BlockDevice)
-}
-
-fn wait_for_device(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
-    if is_block_device(root) {
-        return Ok(());
-    }
+    };
     let timeout_s = if bp.rootwait {
         None
     } else {
         Some(bp.rootdelay.unwrap_or(DEFAULT_TIMEOUT_S))
     };
-    match timeout_s {
-        Some(s) => info!("waiting up to {} s for root device {}", s, B(root)),
-        None => info!(
-            "waiting for root device {} (rootwait: no time limit)",
-            B(root)
-        ),
-    }
     let start = clock::now();
-    let mut next_note = 10u64;
+    let mut said_waiting = false;
+    let mut rescan = true;
     loop {
-        clock::sleep_ms(POLL_MS);
-        if is_block_device(root) {
-            info!(
-                "root device {} appeared after {}",
-                B(root),
-                Ms(clock::since(start))
-            );
-            return Ok(());
+        if let Some(l) = loader.as_deref_mut() {
+            l.pump();
         }
-        let waited_s = clock::since(start) / 1_000_000_000;
-        match timeout_s {
-            Some(s) if waited_s >= s as u64 => {
-                log_missing_device(root, s);
-                return Err(());
+        if rescan {
+            if let Some(found) = scan_block_devices(&root) {
+                return Ok(announce(found, text, start));
             }
-            None if waited_s >= next_note => {
-                info!(
-                    "still waiting for root device {} after {} s",
-                    B(root),
-                    waited_s
-                );
-                next_note *= 2;
+        }
+        let waited_ms = clock::since(start) / 1_000_000;
+        let limit_ms = timeout_s.map(|s| s as u64 * 1000);
+        if let Some(limit) = limit_ms.filter(|&l| waited_ms >= l) {
+            report_missing(text, limit / 1000, loader.as_deref());
+            return Err(());
+        }
+        if !said_waiting && waited_ms >= 100 {
+            said_waiting = true;
+            match timeout_s {
+                Some(s) => info!("waiting up to {} s for root device {}", s, B(text)),
+                None => info!(
+                    "waiting for root device {} (rootwait: no time limit)",
+                    B(text)
+                ),
             }
-            _ => {}
+        }
+        // Sleep until a worker finishes, a uevent comes, or it is time to
+        // look again or give up.
+        let mut wake_ms = limit_ms.map_or(1000, |l| (l - waited_ms).min(1000));
+        if uevents.is_none() {
+            wake_ms = wake_ms.min(RESCAN_MS);
+        }
+        // Without a loader (no usable blob) only built-in drivers can bring
+        // the device: look again every few milliseconds.
+        let (readable, events) = match (loader.as_deref_mut(), uevents) {
+            (Some(l), Some(u)) => (l.wait(Some(u.fd()), Some(wake_ms)), true),
+            (Some(l), None) => (l.wait(None, Some(wake_ms)), false),
+            (None, _) => {
+                clock::sleep_ms(RESCAN_MS);
+                (false, false)
+            }
+        };
+        rescan = !events;
+        if let (true, Some(u)) = (readable, uevents) {
+            let mut found = None;
+            let lost = u.drain(&mut |ev| {
+                if ev.action != b"add" {
+                    return;
+                }
+                if let (Some(m), Some(l)) = (ev.modalias, loader.as_deref_mut()) {
+                    l.request_modalias(m);
+                }
+                if ev.is_block_add() && found.is_none() {
+                    let name = ev.devpath.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+                    found = check_device(&root, name);
+                }
+            });
+            if let Some(found) = found {
+                return Ok(announce(found, text, start));
+            }
+            if lost {
+                if let Some(l) = loader.as_deref_mut() {
+                    coldplug::walk(&mut |d| {
+                        l.request_modalias(d.modalias);
+                    });
+                }
+                rescan = true;
+            }
         }
     }
 }
 
-/// The one line that says the root device did not appear, and what did.
-fn log_missing_device(root: &[u8], waited_s: u32) {
-    let mut l = crate::kmsg::Line::start(crate::kmsg::ERR);
-    let _ = ufmt::uwrite!(
-        l,
-        "root device {} did not appear within {} s; block devices present:",
-        B(root),
+fn announce(found: Found, text: &[u8], start: u64) -> Found {
+    info!(
+        "root device {} is {} ({}), found after {}",
+        B(text),
+        B(found.path()),
+        found.fstype.map_or("unknown", FsType::name),
+        Ms(clock::since(start))
+    );
+    found
+}
+
+/// Look at every block device present.
+fn scan_block_devices(root: &RootDev<'_>) -> Option<Found> {
+    let mut found = None;
+    let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) {
+        coldplug::each_entry(&d, &mut |name| {
+            if found.is_none() {
+                found = check_device(root, name.to_bytes());
+            }
+        });
+    }
+    found
+}
+
+/// Whether block device `name` (its name in `/sys/class/block`) is the root.
+fn check_device(root: &RootDev<'_>, name: &[u8]) -> Option<Found> {
+    let mut found = Found {
+        path: [0; DEVNAME_MAX],
+        len: 0,
+        fstype: None,
+    };
+    found.len = join(&mut found.path, &[b"/dev/", name])?.len();
+    // sysfs says '!' where the node's name has '/' (cciss!c0d0).
+    for b in found.path.iter_mut().filter(|b| **b == b'!') {
+        *b = b'/';
+    }
+    let mut head = [0u8; blkid::PROBE_LEN];
+    let by_name = if root.by_partition() {
+        is_root_partition(root, name, &mut head)
+    } else {
+        let mut buf = [0u8; 24];
+        let devno = sysfs_attr(name, b"dev", &mut buf).and_then(parse_devno);
+        root.is_device(found.path().get(5..)?, devno)
+    };
+    if !by_name && !root.by_filesystem() {
+        return None;
+    }
+    let sb = probe(found.path(), &mut head);
+    if root.by_filesystem() && !sb.is_some_and(|sb| root.is_filesystem(&sb)) {
+        return None;
+    }
+    found.fstype = sb.map(|sb| sb.fstype);
+    Some(found)
+}
+
+/// Read a block device's first bytes and what filesystem they hold.
+fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superblock<'h>> {
+    let n = read_head(path, head).ok()?;
+    blkid::probe(head.get(..n)?)
+}
+
+fn read_head(path: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
+    crate::read_file(path, head).map(<[u8]>::len)
+}
+
+/// Whether partition `name` is the root, by its disk's partition table.
+fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PROBE_LEN]) -> bool {
+    let mut buf = [0u8; 16];
+    let Some(number) =
+        sysfs_attr(name, b"partition", &mut buf).and_then(modboot::cmdline::parse_u32)
+    else {
+        return false; // a whole disk
+    };
+    // /sys/class/block/vda1 -> ../../devices/.../block/vda/vda1: the disk is
+    // the parent directory.
+    let mut link = [0u8; 256];
+    let mut path = [0u8; 96];
+    let Some(p) = join(&mut path, &[b"/sys/class/block/", name]) else {
+        return false;
+    };
+    let Ok(n) = rustix::fs::readlinkat_raw(rustix::fs::CWD, p, &mut link[..]) else {
+        return false;
+    };
+    let target = link.get(..n).unwrap_or(&[]);
+    let mut parts = target.rsplit(|&b| b == b'/');
+    let (_, Some(disk)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let mut sector_buf = [0u8; 16];
+    let mut disk_path = [0u8; DEVNAME_MAX];
+    let (Some(sector), Some(dev)) = (
+        sysfs_attr(disk, b"queue/logical_block_size", &mut sector_buf)
+            .and_then(modboot::cmdline::parse_u32),
+        join(&mut disk_path, &[b"/dev/", disk]),
+    ) else {
+        return false;
+    };
+    let Ok(n) = read_head(dev, head) else {
+        return false;
+    };
+    let mut hit = false;
+    blkid::partitions(head.get(..n).unwrap_or(&[]), sector as usize, &mut |p| {
+        hit |= p.number == number && root.is_partition(&p);
+    });
+    hit
+}
+
+/// `/sys/class/block/NAME/ATTR`, trimmed.
+fn sysfs_attr<'b>(name: &[u8], attr: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let mut path = [0u8; 128];
+    let p = join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
+    Some(crate::read_file(p, buf).ok()?.trim_ascii())
+}
+
+/// `MAJ:MIN`.
+fn parse_devno(s: &[u8]) -> Option<(u32, u32)> {
+    match RootDev::parse(s)? {
+        RootDev::Devno(major, minor) => Some((major, minor)),
+        _ => None,
+    }
+}
+
+/// Concatenate `parts` into `buf`, as a path for a syscall (no NUL: rustix
+/// adds it for `&[u8]`).
+pub fn join<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> Option<&'b [u8]> {
+    let mut len = 0;
+    for p in parts {
+        buf.get_mut(len..len + p.len())?.copy_from_slice(p);
+        len += p.len();
+    }
+    buf.get(..len)
+}
+
+/// The lines that say the root device did not appear, and why that may be:
+/// what each block device holds, and which devices found no driver.
+#[inline(never)]
+fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
+    error!(
+        "root device {} did not appear within {} s",
+        B(text),
         waited_s
     );
     let mut any = false;
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    if let Ok(dir) = rustix::fs::open(c"/sys/class/block", flags, Mode::empty()) {
-        let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
-        let mut entries = RawDir::new(&dir, &mut buf);
-        while let Some(Ok(e)) = entries.next() {
-            let name = e.file_name().to_bytes();
-            if name.first() != Some(&b'.') {
-                l.push(b" ");
-                l.push(name);
-                any = true;
+    let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) {
+        coldplug::each_entry(&d, &mut |name| {
+            any = true;
+            let mut path = [0u8; DEVNAME_MAX];
+            let mut head = [0u8; blkid::PROBE_LEN];
+            let Some(p) = join(&mut path, &[b"/dev/", name.to_bytes()]) else {
+                return;
+            };
+            let mut uuid = [0u8; 36];
+            match probe(p, &mut head) {
+                Some(sb) => {
+                    let n = sb.uuid.map_or(0, |u| u.format(&mut uuid));
+                    error!(
+                        "block device {}: {} UUID={} LABEL={}",
+                        p,
+                        sb.fstype.name(),
+                        uuid.get(..n).unwrap_or(&[]),
+                        sb.label
+                    );
+                }
+                None => error!("block device {}: no filesystem modboot recognises", p),
             }
-        }
+        });
     }
     if !any {
-        l.push(b" none");
+        error!("no block device present at all");
     }
-    l.finish();
+    coldplug::walk(&mut |d| {
+        if loader.is_some_and(|l| l.matches(d.modalias)) {
+            return;
+        }
+        error!(
+            "no driver for {} device {}: nothing in the blob matches its modalias {}",
+            B(d.bus),
+            B(d.name),
+            B(d.modalias)
+        );
+    });
 }
 
-/// Try each candidate filesystem type until one mounts.
-fn mount(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
+/// Mount the root found on [`NEW_ROOT`], trying each candidate filesystem
+/// type until one mounts. Every failure is logged before `Err` is returned.
+#[inline(never)]
+pub fn mount(
+    found: &Found,
+    bp: &BootParams<'_>,
+    loader: Option<&mut Loader<'_>>,
+) -> Result<(), ()> {
+    let root = found.path();
     let _ = rustix::fs::mkdir(NEW_ROOT, Mode::from_raw_mode(0o755));
     let mut data_buf = [0u8; 1024];
     let data = match cstr(bp.rootflags.unwrap_or(b""), &mut data_buf) {
@@ -132,19 +357,37 @@ fn mount(root: &[u8], bp: &BootParams<'_>) -> Result<(), ()> {
         }
     };
     let mut fs_buf = [0u8; 4096];
-    let types: &[u8] = match bp.rootfstype {
-        Some(t) => t,
-        None => match crate::read_file(c"/proc/filesystems", &mut fs_buf) {
-            Ok(t) => t,
-            Err(e) => {
-                error!("cannot read /proc/filesystems: {}; give rootfstype=", E(e));
-                return Err(());
-            }
-        },
+    let known = match crate::read_file(b"/proc/filesystems", &mut fs_buf) {
+        Ok(t) => t,
+        Err(e) => {
+            error!("cannot read /proc/filesystems: {}", E(e));
+            &[]
+        }
     };
+    // The superblock's type first; a module if the kernel lacks it.
+    let detected = found
+        .fstype
+        .filter(|_| bp.rootfstype.is_none())
+        .map(|fs| fs.name().as_bytes());
+    if let (Some(fs), Some(l)) = (detected, loader) {
+        if !fstypes::candidates(known, false).any(|k| k == fs) {
+            let mut name = [0u8; 32];
+            if let Some(alias) = join(&mut name, &[b"fs-", fs]) {
+                l.request(alias);
+                l.finish_all();
+            }
+        }
+    }
+    let (types, from_cmdline) = match bp.rootfstype {
+        Some(t) => (t, true),
+        None => (known, false),
+    };
+    let candidates = detected
+        .into_iter()
+        .chain(fstypes::candidates(types, from_cmdline).filter(|&t| Some(t) != detected));
     let mut read_only = !bp.read_write;
     let mut last: Option<(&[u8], Errno)> = None;
-    for fstype in fstypes::candidates(types, bp.rootfstype.is_some()) {
+    for fstype in candidates {
         loop {
             let mut flags = MountFlags::SILENT;
             if read_only {

@@ -38,6 +38,7 @@ const TMPFS_MAGIC: u64 = 0x0102_1994;
 const MAX_ARGS: usize = 40;
 const MAX_DEPTH: u32 = 64;
 
+#[inline(never)]
 pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
     let root = match rustix::fs::open(
         NEW_ROOT,
@@ -59,9 +60,7 @@ pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
         _ => (0, false),
     };
     if !on_ramfs {
-        return error!(
-            "/ is not an initramfs (ramfs or tmpfs): refusing to switch root away from it"
-        );
+        return error!("/ is not an initramfs (ramfs/tmpfs): not switching root");
     }
 
     for (from, to) in API_MOUNTS {
@@ -112,11 +111,11 @@ pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
     }
 
     info!(
-        "starting {} after {} (modules {}, root {}, initramfs freed in {})",
+        "starting {} after {} (root device found in {}, loads finished and root mounted in {}, initramfs freed in {})",
         B(init),
         Ms(clock::since(t.start)),
-        Ms(t.modules),
-        Ms(t.root),
+        Ms(t.found),
+        Ms(t.mount),
         Ms(freed)
     );
     // The chosen init first; if exec fails, the kernel's list, as it would.
@@ -143,9 +142,7 @@ fn choose_init<'a>(root: &OwnedFd, requested: Option<&'a [u8]>) -> Option<&'a [u
         .into_iter()
         .find(|p| check_executable(root, p).is_ok());
     if found.is_none() {
-        error!(
-            "no init in the root: none of /sbin/init, /etc/init, /bin/init, /bin/sh is an executable file"
-        );
+        error!("no init in the root: none of /sbin/init /etc/init /bin/init /bin/sh is executable");
     }
     found
 }

@@ -154,8 +154,11 @@ pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    // No panic is reachable from input by design; if one happens anyway, say
-    // where and stay alive: PID 1 exiting would panic the kernel silently.
+    // Only reached in a build without `-Cpanic=immediate-abort` (tests of
+    // the core on the host use std's); the init's build aborts on a panic,
+    // and `on_fault` below reports that. No panic is reachable from input by
+    // design; if one happens anyway, say where and stay alive: PID 1 exiting
+    // would panic the kernel.
     let mut l = crate::kmsg::Line::start(crate::kmsg::ERR);
     l.push(b"internal error (panic) at ");
     if let Some(loc) = info.location() {
@@ -164,6 +167,66 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         l.push_u64(loc.line() as u64);
     }
     l.finish();
+    crate::halt()
+}
+
+/// Catch what would otherwise kill PID 1 with a kernel panic: an aborted
+/// panic (an illegal instruction), a bad memory access, a bus error (a
+/// mapped file that shrank). The handler logs one line and halts.
+pub fn catch_faults() {
+    const SA_SIGINFO: usize = 4;
+    const SA_RESTORER: usize = 0x0400_0000;
+    const SIGNALS: [usize; 5] = [4, 5, 7, 8, 11]; // ILL, TRAP, BUS, FPE, SEGV
+    let handler = on_fault as unsafe extern "C" fn(core::ffi::c_int, *const usize, *const u8);
+    // The kernel's struct sigaction: handler, flags, [restorer,] mask.
+    let action: [usize; 4] = if crate::arch::SA_RESTORER {
+        // A restorer is needed to deliver a signal at all; the handler
+        // never returns, so it is never called.
+        let restorer = never_restored as unsafe extern "C" fn();
+        [
+            handler as usize,
+            SA_SIGINFO | SA_RESTORER,
+            restorer as usize,
+            0,
+        ]
+    } else {
+        [handler as usize, SA_SIGINFO, 0, 0]
+    };
+    for sig in SIGNALS {
+        // SAFETY: `action` is a valid kernel struct sigaction for this
+        // architecture, read during the call; `on_fault` never returns and
+        // only writes one line and sleeps (async-signal-safe).
+        unsafe {
+            crate::arch::syscall4(
+                crate::arch::nr::RT_SIGACTION,
+                sig,
+                action.as_ptr() as usize,
+                0,
+                8,
+            )
+        };
+    }
+}
+
+/// # Safety
+/// Called by the kernel only, with `info` pointing at a `siginfo_t`.
+unsafe extern "C" fn on_fault(sig: core::ffi::c_int, info: *const usize, _: *const u8) {
+    // siginfo_t on 64-bit Linux: si_signo, si_errno, si_code (three ints,
+    // padded to 16 bytes), then si_addr: the faulting instruction for
+    // SIGILL/SIGTRAP/SIGFPE, the address touched for SIGSEGV/SIGBUS.
+    // SAFETY: per the contract, `info` is a valid siginfo_t.
+    let addr = unsafe { info.add(2).read() };
+    let mut l = crate::kmsg::Line::start(crate::kmsg::ERR);
+    l.push(b"internal error: signal ");
+    l.push_u64(sig as u64);
+    l.push(b" at address ");
+    l.push_u64(addr as u64);
+    l.push(b" (a bug in modboot); halting");
+    l.finish();
+    crate::halt()
+}
+
+unsafe extern "C" fn never_restored() {
     crate::halt()
 }
 
@@ -249,6 +312,29 @@ impl Mapping {
     }
 }
 
+impl Mapping {
+    /// A zeroed, writable, private anonymous mapping of `len` bytes,
+    /// unmapped on drop.
+    pub fn anonymous(len: usize) -> io::Result<Mapping> {
+        let ptr = match len {
+            0 => core::ptr::null_mut(),
+            _ => scratch(len)?.as_mut_ptr().cast(),
+        };
+        Ok(Mapping { ptr, len })
+    }
+
+    /// The bytes of an [`anonymous`](Self::anonymous) mapping, to write.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        if self.ptr.is_null() {
+            return &mut [];
+        }
+        // SAFETY: `ptr..ptr+len` is a writable anonymous mapping (only
+        // `anonymous` hands out a Mapping that this is called on) owned by
+        // `self`, and the borrow of `self` keeps it unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
 /// A zeroed, writable, private anonymous mapping of `len` bytes that lives as
 /// long as the process: scratch memory without an allocator.
 pub fn scratch(len: usize) -> io::Result<&'static mut [u8]> {
@@ -298,6 +384,20 @@ pub fn execve(path: &CStr, argv: &[*const u8], envp: *const *const u8) -> Errno 
         )
     };
     Errno::from_raw_os_error(-ret as i32)
+}
+
+/// `fork(2)`: `Ok(None)` in the child, `Ok(Some(pid))` in the parent.
+pub fn fork() -> io::Result<Option<rustix::process::Pid>> {
+    const SIGCHLD: usize = 17;
+    // SAFETY: clone with SIGCHLD alone and no new stack is fork: the child
+    // runs on a copy of this address space, so no memory is shared and
+    // nothing Rust owns is aliased. The init is single-threaded.
+    let ret = unsafe { crate::arch::syscall3(crate::arch::nr::CLONE, SIGCHLD, 0, 0) };
+    match ret {
+        0 => Ok(None),
+        r if r < 0 => Err(Errno::from_raw_os_error(-r as i32)),
+        r => Ok(rustix::process::Pid::from_raw(r as i32)),
+    }
 }
 
 /// End the process. Only for when modboot is not PID 1.

@@ -15,10 +15,17 @@ core::arch::global_asm!(
 );
 
 /// Syscall numbers used through [`syscall3`].
+/// Whether the kernel's `struct sigaction` has `sa_restorer` (and wants
+/// `SA_RESTORER`).
+pub const SA_RESTORER: bool = true;
+
 pub mod nr {
     pub const EXECVE: usize = 221;
     pub const EXIT_GROUP: usize = 94;
     pub const CLOCK_GETTIME: usize = 113;
+    /// With only `SIGCHLD` in the flags, `clone` is `fork`.
+    pub const CLONE: usize = 220;
+    pub const RT_SIGACTION: usize = 134;
 }
 
 /// A raw system call with up to three arguments; returns the kernel's value
@@ -28,6 +35,15 @@ pub mod nr {
 /// The arguments must be what system call `nr` expects: pointers valid for
 /// the accesses it makes.
 pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
+    // SAFETY: the same contract; the fourth argument is unused.
+    unsafe { syscall4(nr, a, b, c, 0) }
+}
+
+/// [`syscall3`] with a fourth argument.
+///
+/// # Safety
+/// As for [`syscall3`].
+pub unsafe fn syscall4(nr: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
     let ret: isize;
     // SAFETY: per the contract above; the number goes in x8.
     unsafe {
@@ -37,6 +53,7 @@ pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
             inlateout("x0") a as isize => ret,
             in("x1") b,
             in("x2") c,
+            in("x3") d,
             options(nostack),
         );
     }

@@ -2,7 +2,8 @@
 //! - `_start`, which takes the stack pointer the kernel left (argc, argv,
 //!   envp, auxv) and calls `sys::start` with it;
 //! - `syscall3` and the numbers of the system calls made without rustix:
-//!   `execve` and `exit_group` (rustix has no public wrapper) and
+//!   `execve`, `exit_group`, `clone` and `rt_sigaction` (rustix has no
+//!   public wrapper) and
 //!   `clock_gettime` (rustix's goes through a vDSO parser that costs
 //!   kilobytes; the init reads the clock a few dozen times).
 
@@ -16,8 +17,8 @@ mod riscv64;
 mod x86_64;
 
 #[cfg(target_arch = "aarch64")]
-pub use aarch64::{nr, syscall3};
+pub use aarch64::{SA_RESTORER, nr, syscall3, syscall4};
 #[cfg(target_arch = "riscv64")]
-pub use riscv64::{nr, syscall3};
+pub use riscv64::{SA_RESTORER, nr, syscall3, syscall4};
 #[cfg(target_arch = "x86_64")]
-pub use x86_64::{nr, syscall3};
+pub use x86_64::{SA_RESTORER, nr, syscall3, syscall4};
