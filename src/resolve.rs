@@ -458,6 +458,23 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// The options of `o` as the one string the kernel takes
+/// (`finit_module`'s parameters), written into `buf`: its length, or `None`
+/// when it does not fit (one byte is kept for a NUL) or holds a NUL itself.
+pub fn options_into(r: &Resolver<'_>, o: Object<'_>, buf: &mut [u8]) -> Option<usize> {
+    let (mut len, cap) = (0usize, buf.len());
+    let mut fits = true;
+    r.options(o, &mut |piece| match buf.get_mut(len..len + piece.len()) {
+        Some(dst) if len + piece.len() < cap => {
+            dst.copy_from_slice(piece);
+            len += piece.len();
+        }
+        _ => fits = false,
+    });
+    let text = buf.get(..len)?;
+    (fits && !text.contains(&0)).then_some(len)
+}
+
 /// `install NAME /bin/true` (or `/bin/false`): the usual way to say "never
 /// load this module". Any other command cannot run in an initramfs.
 pub fn is_disabling(command: &str) -> bool {

@@ -309,21 +309,8 @@ impl<'a> Loader<'a> {
             self.finished.insert(index);
             return;
         }
-        let mut params = [0u8; PARAMS_MAX];
-        let mut len = 0usize;
-        let mut fits = true;
-        self.resolver.options(
-            step.object,
-            &mut |piece| match params.get_mut(len..len + piece.len()) {
-                Some(dst) if len + piece.len() < PARAMS_MAX => {
-                    dst.copy_from_slice(piece);
-                    len += piece.len();
-                }
-                _ => fits = false,
-            },
-        );
-        let params = params.get(..len).unwrap_or(&[]);
-        if !fits || params.contains(&0) {
+        let mut buf = [0u8; PARAMS_MAX];
+        let Some(len) = resolve::options_into(&self.resolver, step.object, &mut buf) else {
             error!(
                 "not loading {}: its parameters are longer than {} bytes or hold a NUL",
                 m.name(),
@@ -331,7 +318,8 @@ impl<'a> Loader<'a> {
             );
             self.claimed.insert(index);
             return self.give_up(index);
-        }
+        };
+        let params = buf.get(..len).unwrap_or(&[]);
         // Room in the queue and the arena: wait for running jobs if need be.
         while self.queue.iter().all(Option::is_some)
             || self.arena_len + params.len() + 1 > PARAMS_ARENA

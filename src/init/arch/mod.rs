@@ -17,8 +17,17 @@ mod riscv64;
 mod x86_64;
 
 #[cfg(target_arch = "aarch64")]
-pub use aarch64::{SA_RESTORER, nr, syscall3, syscall4};
+pub use aarch64::{SA_RESTORER, nr, syscall4};
 #[cfg(target_arch = "riscv64")]
-pub use riscv64::{SA_RESTORER, nr, syscall3, syscall4};
+pub use riscv64::{SA_RESTORER, nr, syscall4};
 #[cfg(target_arch = "x86_64")]
-pub use x86_64::{SA_RESTORER, nr, syscall3, syscall4};
+pub use x86_64::{SA_RESTORER, nr, syscall4};
+
+/// [`syscall4`] for system calls of up to three arguments.
+///
+/// # Safety
+/// As for [`syscall4`].
+pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
+    // SAFETY: the same contract; the fourth argument is unused.
+    unsafe { syscall4(nr, a, b, c, 0) }
+}

@@ -28,21 +28,12 @@ pub mod nr {
     pub const RT_SIGACTION: usize = 13;
 }
 
-/// A raw system call with up to three arguments; returns the kernel's value
+/// A raw system call with up to four arguments; returns the kernel's value
 /// (`-errno` on failure).
 ///
 /// # Safety
 /// The arguments must be what system call `nr` expects: pointers valid for
 /// the accesses it makes.
-pub unsafe fn syscall3(nr: usize, a: usize, b: usize, c: usize) -> isize {
-    // SAFETY: the same contract; the fourth argument is unused.
-    unsafe { syscall4(nr, a, b, c, 0) }
-}
-
-/// [`syscall3`] with a fourth argument.
-///
-/// # Safety
-/// As for [`syscall3`].
 pub unsafe fn syscall4(nr: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
     let ret: isize;
     // SAFETY: per the contract above; `syscall` clobbers rcx and r11.
