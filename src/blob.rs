@@ -331,24 +331,25 @@ impl<'a> Table<'a> {
 
 /// The checked string table: every offset in range, NUL-terminated, UTF-8.
 #[derive(Clone, Copy)]
-struct Strings<'a>(&'a [u8]);
+struct Strings<'a>(&'a str);
 
 impl<'a> Strings<'a> {
     fn cstr_at(self, off: u32) -> &'a CStr {
-        let tail = self.0.get(off as usize..).unwrap_or(&[0]);
+        let tail = self.0.as_bytes().get(off as usize..).unwrap_or(&[0]);
         CStr::from_bytes_until_nul(tail).unwrap_or(c"")
     }
 
-    /// The bytes of the string at `off`, without its NUL (no UTF-8 check:
-    /// the whole table was checked once).
     fn bytes_at(self, off: u32) -> &'a [u8] {
-        let tail = self.0.get(off as usize..).unwrap_or(&[]);
-        let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
-        tail.get(..end).unwrap_or(&[])
+        self.str_at(off).as_bytes()
     }
 
+    /// The string at `off`, without its NUL. The table was checked as UTF-8
+    /// once; slicing it at a character boundary up to a NUL (one too) needs
+    /// no other check. An offset inside a character gives "".
     fn str_at(self, off: u32) -> &'a str {
-        self.cstr_at(off).to_str().unwrap_or("")
+        let tail = self.0.get(off as usize..).unwrap_or("");
+        let end = tail.bytes().position(|c| c == 0).unwrap_or(tail.len());
+        tail.get(..end).unwrap_or("")
     }
 
     /// The string in slot `r` of an entry.
@@ -360,7 +361,7 @@ impl<'a> Strings<'a> {
 /// A validated, read-only view of a blob's payload.
 #[derive(Clone, Copy)]
 pub struct Blob<'a> {
-    strings: &'a [u8],
+    strings: &'a str,
     tables: [Table<'a>; section::END],
     release: u32,
 }
@@ -412,13 +413,11 @@ impl<'a> Blob<'a> {
 
         // Strings: NUL-terminated table, offset 0 is "", all valid UTF-8, so any
         // in-range offset yields a valid &CStr and &str.
-        let strings = tables[section::STRINGS as usize].data;
-        if strings.first() != Some(&0)
-            || strings.last() != Some(&0)
-            || core::str::from_utf8(strings).is_err()
-        {
-            return Err(Error::BadString);
-        }
+        let bytes = tables[section::STRINGS as usize].data;
+        let strings = match core::str::from_utf8(bytes) {
+            Ok(s) if bytes.first() == Some(&0) && bytes.last() == Some(&0) => s,
+            _ => return Err(Error::BadString),
+        };
         let string_ok = |off: u32| (off as usize) < strings.len();
         let release = u32_at(header, field::RELEASE);
         if !string_ok(release) {

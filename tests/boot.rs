@@ -5,14 +5,15 @@
 //! lines, and the `GUEST:` lines that the real init on the root disk
 //! (`qemu/guest-init`) prints about what it was handed.
 
+mod common;
+
+use common::{Console, root};
 use modboot::host::modtree::ModTree;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Artifacts(HashMap<String, String>);
 
@@ -22,10 +23,6 @@ impl Artifacts {
             .get(key)
             .unwrap_or_else(|| panic!("qemu/prepare did not report {key}"))
     }
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn artifacts() -> &'static Artifacts {
@@ -44,54 +41,6 @@ fn artifacts() -> &'static Artifacts {
                 .collect(),
         )
     })
-}
-
-/// A finished boot: its console, line by line.
-struct Console {
-    lines: Vec<String>,
-    log: PathBuf,
-}
-
-impl Console {
-    fn has(&self, needle: &str) -> bool {
-        self.lines.iter().any(|l| l.contains(needle))
-    }
-
-    #[track_caller]
-    fn expect(&self, needle: &str) {
-        assert!(
-            self.has(needle),
-            "console lacks {needle:?}; see {}",
-            self.log.display()
-        );
-    }
-
-    #[track_caller]
-    fn expect_not(&self, needle: &str) {
-        assert!(
-            !self.has(needle),
-            "console has {needle:?}; see {}",
-            self.log.display()
-        );
-    }
-
-    /// Text after `prefix` on the first line containing it.
-    fn after(&self, prefix: &str) -> Option<&str> {
-        self.lines
-            .iter()
-            .find_map(|l| l.find(prefix).map(|i| &l[i + prefix.len()..]))
-    }
-
-    /// Module names in the order modboot's "loaded X" lines name them.
-    fn loaded(&self) -> Vec<String> {
-        self.lines
-            .iter()
-            .filter_map(|l| {
-                l.split_once("modboot: loaded ")
-                    .map(|(_, r)| r.split(' ').next().unwrap().to_string())
-            })
-            .collect()
-    }
 }
 
 struct Boot<'a> {
@@ -121,51 +70,9 @@ impl Boot<'_> {
         if self.disk {
             cmd.args(["--disk", a.get("rootfs")]);
         }
-        // Its own process group, so that stopping it stops QEMU too.
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .process_group(0)
-            .spawn()
-            .expect("start qemu/boot");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
-                let line = String::from_utf8_lossy(&line)
-                    .trim_end_matches('\r')
-                    .to_string();
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut lines = Vec::new();
-        let mut deadline: Option<Instant> = None;
-        loop {
-            let wait = deadline.map_or(Duration::from_secs(300), |d| {
-                d.saturating_duration_since(Instant::now())
-            });
-            match rx.recv_timeout(wait) {
-                Ok(line) => {
-                    if let Some((needle, grace)) = self.until {
-                        if deadline.is_none() && line.contains(needle) {
-                            deadline = Some(Instant::now() + grace);
-                        }
-                    }
-                    lines.push(line);
-                }
-                Err(_) => break, // VM gone, or the grace period is over
-            }
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .status();
-        let _ = child.wait();
         let log =
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("boot-{}.log", self.name));
-        std::fs::write(&log, lines.join("\n")).unwrap();
-        Console { lines, log }
+        common::run_boot(cmd, log, self.until, Duration::from_secs(300))
     }
 }
 

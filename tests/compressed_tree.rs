@@ -11,6 +11,9 @@
 //! that. Damaged compressed modules must fail the build with an error that
 //! names the file.
 
+mod common;
+
+use common::{compressed_tree, read_newc, root};
 use modboot::blob::Blob;
 use modboot::compression::Format;
 use modboot::host::emit::{self, BlobSpec};
@@ -20,39 +23,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The plain tree (downloaded once by `qemu/kernel`).
 fn plain_tree() -> &'static Path {
-    static TREE: OnceLock<PathBuf> = OnceLock::new();
-    TREE.get_or_init(|| {
-        let out = Command::new(root().join("qemu/kernel"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run qemu/kernel");
-        assert!(out.status.success(), "qemu/kernel failed");
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
-}
-
-/// The tree compressed as `ext` (gz, xz, zst); made once, reused after.
-fn compressed_tree(ext: &str) -> PathBuf {
-    let dest = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("compressed-trees")
-        .join(ext);
-    let out = Command::new(root().join("tests/compress-tree"))
-        .arg(plain_tree())
-        .arg(&dest)
-        .arg(ext)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run tests/compress-tree");
-    assert!(out.status.success(), "tests/compress-tree {ext} failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    &common::kernel().tree
 }
 
 fn mkmodboot(args: &[&str]) -> Output {
@@ -67,32 +41,6 @@ fn fake_init() -> PathBuf {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compressed-tree-init");
     std::fs::write(&path, b"#!/bin/sh\nexit 1\n").unwrap();
     path
-}
-
-/// The files of an uncompressed newc archive, by path (a reader of our own,
-/// apart from the writer under test).
-fn read_newc(mut b: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let pad = |n: usize| (4 - n % 4) % 4;
-    loop {
-        assert!(b.len() >= 110 && &b[..6] == b"070701", "bad cpio header");
-        let field = |i: usize| {
-            u32::from_str_radix(std::str::from_utf8(&b[6 + 8 * i..14 + 8 * i]).unwrap(), 16)
-                .unwrap() as usize
-        };
-        let (mode, size, namesize) = (field(1), field(6), field(11));
-        let name = std::str::from_utf8(&b[110..110 + namesize - 1])
-            .unwrap()
-            .to_string();
-        let data_at = 110 + namesize + pad(110 + namesize);
-        if name == "TRAILER!!!" {
-            return files;
-        }
-        if mode & 0o170000 == 0o100000 {
-            files.insert(name, b[data_at..data_at + size].to_vec());
-        }
-        b = &b[data_at + size + pad(size)..];
-    }
 }
 
 /// An image made by `mkmodboot image` with `args`, unpacked: its module

@@ -196,6 +196,11 @@ pub fn select(
 /// that directory. [`GENERIC_EXCLUDE`] then takes out what cannot give
 /// modboot a root. What these modules need comes along as it does for any
 /// packed name: dependencies and softdeps, found by the resolver.
+///
+/// Not taken at all: md and device-mapper (RAID, LVM, dm-crypt, verity:
+/// assembled by mdadm, lvm or cryptsetup, which modboot does not have, and
+/// loaded by them, not by a device's modalias), storage targets (LIO,
+/// `nvme/target/`, vhost: this machine serving disks), network drivers.
 pub const GENERIC_INCLUDE: &[&str] = &[
     // Disk controllers and the disks behind them. ATA/SATA/PATA
     // (ata_piix, ahci, libata), every SCSI host and the upper-level drivers
@@ -253,7 +258,8 @@ pub const GENERIC_EXCLUDE: &[&str] = &[
     "kernel/drivers/block/xen-blkback/",
     // Set up by a tool, or over the network: loop (losetup), RAM disks
     // (brd), zram (zramctl), nbd, rbd (Ceph), ATA over Ethernet, DRBD,
-    // software iSCSI (iscsid), NVMe over TCP/RDMA (nvme connect).
+    // RDMA block devices, ublk (a userspace server), software iSCSI
+    // (iscsid), NVMe over TCP/RDMA (nvme connect).
     "kernel/drivers/block/loop",
     "kernel/drivers/block/brd",
     "kernel/drivers/block/zram/",
@@ -261,6 +267,8 @@ pub const GENERIC_EXCLUDE: &[&str] = &[
     "kernel/drivers/block/rbd",
     "kernel/drivers/block/aoe/",
     "kernel/drivers/block/drbd/",
+    "kernel/drivers/block/rnbd/",
+    "kernel/drivers/block/ublk_drv",
     "kernel/drivers/scsi/iscsi_tcp",
     "kernel/drivers/scsi/libiscsi_tcp",
     "kernel/drivers/nvme/host/nvme-tcp",

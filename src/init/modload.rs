@@ -243,12 +243,23 @@ impl<'a> Loader<'a> {
         self.lookup(modalias)
     }
 
-    /// Whether `modalias` matches anything in the blob (a module or a
-    /// built-in), without loading.
-    pub fn matches(&self, modalias: &[u8]) -> bool {
+    /// What `name` resolves to, without loading: how many objects (modules
+    /// and built-ins), and whether any of those modules failed. The failures
+    /// are kmod's "required" modules failing (a module's own modules.dep
+    /// dependencies failing fails it too); softdeps are not among them, kmod
+    /// ignores their errors.
+    pub fn resolved(&self, name: &[u8]) -> (usize, bool) {
         let mut buf = [0u8; NAME_MAX];
-        resolve::normalise(modalias, &mut buf)
-            .is_some_and(|key| self.resolver.lookup(key, &mut |_| {}) > 0)
+        let mut failed = false;
+        let n = resolve::normalise(name, &mut buf).map_or(0, |key| {
+            self.resolver.lookup(key, &mut |o| {
+                failed |= self
+                    .blob
+                    .find(o.name.as_bytes())
+                    .is_some_and(|m| self.failed.contains(m.index()));
+            })
+        });
+        (n, failed)
     }
 
     fn lookup(&mut self, name: &[u8]) -> bool {

@@ -24,7 +24,8 @@ pub fn is_invoked_as(args: &Args) -> bool {
 }
 
 /// `modprobe [-q] [--] NAME...`, as the kernel runs it: exits 0 when every
-/// name was found and nothing failed to load. Other options are ignored
+/// name was found and no module it names (or their modules.dep
+/// dependencies) failed to load; softdeps may fail, as with kmod. Other options are ignored
 /// (`-b`: blacklists apply to aliases anyway).
 pub fn main(args: &Args) -> ! {
     if let Ok(fd) = rustix::fs::open(
@@ -62,7 +63,7 @@ pub fn main(args: &Args) -> ! {
             s.present,
             s.failed
         );
-        ok &= found && s.failed == 0;
+        ok &= found && !loader.resolved(arg).1;
     }
     sys::exit(if ok { 0 } else { 1 })
 }

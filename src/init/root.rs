@@ -326,7 +326,7 @@ fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
         error!("no block device present at all");
     }
     coldplug::walk(&mut |d| {
-        if loader.is_some_and(|l| l.matches(d.modalias)) {
+        if loader.is_some_and(|l| l.resolved(d.modalias).0 > 0) {
             return;
         }
         error!(
