@@ -693,6 +693,33 @@ impl<'a> Blob<'a> {
         self.pairs(section::BUILTIN_ALIASES)
     }
 
+    /// The built-in aliases that may match `key`: those whose literal start
+    /// does not already rule it out ([`crate::glob::excludes`], which reads a
+    /// pattern only up to its first difference: most names match no
+    /// built-in alias, and most patterns differ from them in the first byte).
+    pub fn builtin_aliases_for<'k>(
+        &self,
+        key: &'k [u8],
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'k
+    where
+        'a: 'k,
+    {
+        let blob = *self;
+        self.table(section::BUILTIN_ALIASES)
+            .iter()
+            .filter(move |rec| {
+                let off = u32_at(rec, field::STR0) as usize;
+                let head = blob.strings.as_bytes().get(off..).unwrap_or(&[]);
+                !crate::glob::excludes(head, key)
+            })
+            .map(move |rec| {
+                (
+                    blob.str_field(rec, field::STR0),
+                    blob.str_field(rec, field::STR1),
+                )
+            })
+    }
+
     /// modprobe.d `options` lines: (module or alias name, text), in order.
     pub fn options(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.pairs(section::OPTIONS)

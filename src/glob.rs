@@ -97,6 +97,24 @@ pub fn literal_prefix(pattern: &[u8]) -> &[u8] {
     pattern.get(..end).unwrap_or(pattern)
 }
 
+/// Whether the literal start of `pattern` (its bytes before the first
+/// special character or NUL) already differs from `text`: then [`matches()`]
+/// is false. Reads no further than the first difference, so a table of
+/// patterns can be scanned without measuring each one.
+#[inline(never)]
+pub fn excludes(pattern: &[u8], text: &[u8]) -> bool {
+    for (i, &c) in pattern.iter().enumerate() {
+        if matches!(c, 0 | b'*' | b'?' | b'[' | b'\\') {
+            return false;
+        }
+        // A NUL in `text` ends it, as in `matches()`: no literal byte matches it.
+        if text.get(i) != Some(&c) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether `pattern` contains any special character (is not a plain string).
 ///
 /// When it does not, [`matches()`] is plain equality with `pattern` (up to a
@@ -514,6 +532,11 @@ mod tests {
             "glibc: fnmatch(\"{p}\", \"{t}\")"
         );
         assert_eq!(matches(pattern, text), want, "matches(\"{p}\", \"{t}\")");
+        // The quick look never rules out a match.
+        assert!(
+            !(want && excludes(pattern, text)),
+            "excludes(\"{p}\", \"{t}\") of a match"
+        );
     }
 
     fn yes(pattern: &[u8], text: &[u8]) {
@@ -522,6 +545,24 @@ mod tests {
 
     fn no(pattern: &[u8], text: &[u8]) {
         check(pattern, text, false);
+    }
+
+    #[test]
+    fn excludes_reads_only_the_literal_start() {
+        // Ruled out at the first differing literal byte.
+        assert!(excludes(b"crypto-sha256", b"acpi:PNP0103:"));
+        assert!(excludes(b"acpi:PNP0C0F:", b"acpi:PNP0103:"));
+        assert!(excludes(b"pci:v00001AF4d*", b"pci:v00008086d00007000"));
+        // A literal byte past the text's end, or against its NUL.
+        assert!(excludes(b"abc", b"ab"));
+        assert!(excludes(b"abc", b"ab\0c"));
+        // Undecided at a special byte, at the pattern's NUL or its end:
+        // matches() must look.
+        for p in [&b"acpi*"[..], b"a?", b"a[b]", b"a\\b", b"acpi\0x", b"", b"acp"] {
+            assert!(!excludes(p, b"acpi:PNP0103:"), "{}", p.escape_ascii());
+        }
+        // Every table row of the other tests also checks that excludes()
+        // never rules out a match (see `check`).
     }
 
     #[test]

@@ -226,7 +226,7 @@ impl<'a> Resolver<'a> {
         let mut hits: [Option<(&'a str, &'a str)>; MAX_BUILTIN_MATCHES] =
             [None; MAX_BUILTIN_MATCHES];
         let mut count = 0;
-        for (pattern, target) in b.builtin_aliases() {
+        for (pattern, target) in b.builtin_aliases_for(key.as_bytes()) {
             if matches(pattern) {
                 if let Some(slot) = hits.get_mut(count) {
                     *slot = Some((pattern, target));

@@ -5,12 +5,13 @@
 //! The input is split at its first NUL byte into pattern and text. The text
 //! may hold more NULs; `matches` reads both only up to their first NUL, as C
 //! does, so fnmatch is given the text up to there. Also checked: the
-//! documented promises of `literal_prefix`, `is_pattern` and `example_into`.
+//! documented promises of `literal_prefix`, `is_pattern`, `example_into` and
+//! `excludes`.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modboot::glob::{example_into, is_pattern, literal_prefix, matches};
+use modboot::glob::{example_into, excludes, is_pattern, literal_prefix, matches};
 use std::ffi::CString;
 
 fuzz_target!(|data: &[u8]| {
@@ -28,6 +29,11 @@ fuzz_target!(|data: &[u8]| {
             literal_prefix(pattern).escape_ascii()
         );
     }
+    // The text as the init passes it: possibly with more after a NUL.
+    assert!(
+        !(ours && excludes(pattern, text)),
+        "excludes() ruled out a match"
+    );
     if !is_pattern(pattern) {
         assert_eq!(
             ours,

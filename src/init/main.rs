@@ -102,9 +102,13 @@ pub fn main(args: sys::Args) -> ! {
         }
     };
     if let Some(l) = loader.as_mut() {
+        // Loads start as soon as they are asked for: the walk of /sys goes
+        // on while the first modules load (in workers), not before.
         l.request_boot_modules();
+        l.pump();
         coldplug::walk(&mut |d| {
             l.request_modalias(d.modalias);
+            l.pump();
         });
     }
 
