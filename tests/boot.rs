@@ -224,7 +224,11 @@ fn readme_image_boots_the_standard_kernel_where_ext4_is_a_module() {
     c.expect("modboot: mounted /dev/vda on /root (ext4, ro)");
     let loaded = c.loaded();
     for m in ["ext4", "jbd2", "mbcache", "virtio_blk"] {
-        assert!(loaded.iter().any(|l| l == m), "{m} not loaded: {loaded:?}; see {}", c.log.display());
+        assert!(
+            loaded.iter().any(|l| l == m),
+            "{m} not loaded: {loaded:?}; see {}",
+            c.log.display()
+        );
     }
 }
 

@@ -288,14 +288,22 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
     let mut names = Vec::new();
     for file in &s.list {
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        names.extend(select::parse_list(&text).into_iter().map(|(line, name)| Named {
-            name,
-            origin: format!("{}:{line}", file.display()),
-        }));
+        names.extend(
+            select::parse_list(&text)
+                .into_iter()
+                .map(|(line, name)| Named {
+                    name,
+                    origin: format!("{}:{line}", file.display()),
+                }),
+        );
     }
     names.extend(s.names.iter().map(cli));
     let given = !s.list.is_empty() || !s.names.is_empty();
-    let names = if given { names } else { c.modules.unwrap_or_default() };
+    let names = if given {
+        names
+    } else {
+        c.modules.unwrap_or_default()
+    };
     let pack = if s.pack.is_empty() {
         c.pack.unwrap_or_default()
     } else {
@@ -322,13 +330,22 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
     } else {
         c.generic.unwrap_or(false)
     };
-    let rootfs = if s.rootfs.is_empty() { c.rootfs } else { Some(s.rootfs.clone()) };
+    // `--rootfs ''` packs none.
+    let rootfs = if s.rootfs.is_empty() {
+        c.rootfs
+    } else {
+        Some(s.rootfs.iter().filter(|t| !t.is_empty()).cloned().collect())
+    };
     let (init, compress, compress_level, add) = match image {
         Some(i) => (
             i.init.clone(),
             i.compress.or(c.compress).unwrap_or(Format::Gzip),
             i.compress_level.or(c.compress_level),
-            if i.add.is_empty() { c.add.unwrap_or_default() } else { i.add.clone() },
+            if i.add.is_empty() {
+                c.add.unwrap_or_default()
+            } else {
+                i.add.clone()
+            },
         ),
         None => (None, Format::Gzip, None, Vec::new()),
     };
@@ -377,8 +394,14 @@ fn open_tree(dir: &Path, release: Option<&str>) -> Result<(ModTree, Option<TreeF
         note(&n);
     }
     for (file, why) in [
-        ("modules.alias", "coldplug will find no module for any device"),
-        ("modules.builtin", "names built into the kernel will be unknown"),
+        (
+            "modules.alias",
+            "coldplug will find no module for any device",
+        ),
+        (
+            "modules.builtin",
+            "names built into the kernel will be unknown",
+        ),
     ] {
         if !dir.join(file).is_file() {
             note(&format!("warning: {} has no {file}: {why}", dir.display()));
@@ -433,7 +456,11 @@ fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
                 .chain(&s.pack)
                 .find(|n| n.name == u)
                 .map(|n| n.origin.clone())
-                .or_else(|| rootfs_names.contains(&u.to_string()).then(|| "--rootfs or rootfs".into()))
+                .or_else(|| {
+                    rootfs_names
+                        .contains(&u.to_string())
+                        .then(|| "--rootfs or rootfs".into())
+                })
                 .unwrap_or_else(|| "the generic set".into())
         };
         let lines: Vec<String> = sel
@@ -452,7 +479,10 @@ fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
         ));
     }
     for b in sel.builtin.iter().filter(|b| !rootfs_names.contains(b)) {
-        note(&format!("{b} is built into kernel {}; nothing to load", tree.release));
+        note(&format!(
+            "{b} is built into kernel {}; nothing to load",
+            tree.release
+        ));
     }
     for (name, cmd) in config.unrunnable_installs() {
         note(&format!(
@@ -473,7 +503,10 @@ fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
     }
     let mut about = format!("root filesystems it can mount: {}", mountable.join(" "));
     if !skipped.is_empty() {
-        about += &format!(" (not in this tree: {})", skipped.join(" ").replace("fs-", ""));
+        about += &format!(
+            " (not in this tree: {})",
+            skipped.join(" ").replace("fs-", "")
+        );
     }
     note(&about);
     Ok(sel)
@@ -495,7 +528,10 @@ fn store(s: &Settings, tree: &ModTree, spec: &mut BlobSpec) -> Result<(), String
     };
     let plan = modstore::plan(spec, &tree.dir, storage)?;
     for line in plan.describe() {
-        note(&format!("{line} (kernel decompresses {}: {source})", kernel.name()));
+        note(&format!(
+            "{line} (kernel decompresses {}: {source})",
+            kernel.name()
+        ));
     }
     Ok(())
 }
@@ -522,13 +558,18 @@ fn cmd_blob(a: &BlobArgs) -> Result<ExitCode, String> {
 /// Build the image of the tree in `dir` (or of an init with an embedded
 /// blob) and write it to `out`.
 fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String> {
-    let init_given = s.init.as_ref().map(|p| read(p).map(|b| (p.clone(), b))).transpose()?;
+    let init_given = s
+        .init
+        .as_ref()
+        .map(|p| read(p).map(|b| (p.clone(), b)))
+        .transpose()?;
     let embedded = init_given
         .as_ref()
         .and_then(|(_, bytes)| emit::find_embedded(bytes).map(<[u8]>::to_vec));
     let (tree, facts, spec, blob_file) = match embedded {
         Some(embedded) => {
-            if !s.names.is_empty() || !s.pack.is_empty() || s.all || s.generic || s.rootfs.is_some() {
+            if !s.names.is_empty() || !s.pack.is_empty() || s.all || s.generic || s.rootfs.is_some()
+            {
                 return Err(format!(
                     "{} embeds a blob already; its modules are packed, name none here",
                     s.init.as_ref().unwrap().display()
@@ -542,7 +583,9 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
             (tree, facts, spec, None)
         }
         None => {
-            let dir = dir.map(Path::to_path_buf).unwrap_or_else(paths::running_tree);
+            let dir = dir
+                .map(Path::to_path_buf)
+                .unwrap_or_else(paths::running_tree);
             let (tree, facts) = open_tree(&dir, s.release.as_deref())?;
             let mut sel = selection(s, &tree)?;
             store(s, &tree, &mut sel.spec)?;
@@ -598,7 +641,10 @@ fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
     let versions = if a.kernel == "all" {
         let v = paths::installed_kernels(&a.moddir)?;
         if v.is_empty() {
-            note(&format!("no kernel with a modules.dep in {}: nothing to do", a.moddir.display()));
+            note(&format!(
+                "no kernel with a modules.dep in {}: nothing to do",
+                a.moddir.display()
+            ));
         }
         v
     } else {
@@ -633,7 +679,10 @@ fn cmd_show_depends(a: &ShowDependsArgs) -> Result<ExitCode, String> {
     };
     for p in &a.modprobe_d {
         if !p.exists() {
-            return Err(format!("{}: no such modprobe.d directory or file", p.display()));
+            return Err(format!(
+                "{}: no such modprobe.d directory or file",
+                p.display()
+            ));
         }
     }
     let payload = payload_of(&bytes)?;
@@ -695,12 +744,18 @@ fn inspect_image(path: &Path) -> Result<ExitCode, String> {
         Format::Plain => "uncompressed",
         f => f.kernel_name().unwrap_or("?"),
     };
-    out!("image {}: {} bytes, {format}, {} entries", path.display(), bytes.len(), members.len());
+    out!(
+        "image {}: {} bytes, {format}, {} entries",
+        path.display(),
+        bytes.len(),
+        members.len()
+    );
     let find = |p: &str| members.iter().find(|m| m.path == p);
     let mut code = ExitCode::SUCCESS;
     match find("init") {
         Some(init) => {
-            let what = elf::Header::parse(&init.data).map_or_else(|e| e.to_string(), |h| h.describe());
+            let what =
+                elf::Header::parse(&init.data).map_or_else(|e| e.to_string(), |h| h.describe());
             out!("init: {what}, {} bytes", init.data.len());
         }
         None => {
@@ -718,7 +773,11 @@ fn inspect_image(path: &Path) -> Result<ExitCode, String> {
         let payload = payload_of(stored)?;
         let blob = checked(&payload)?;
         let spec = emit::decode(&blob);
-        out!("blob: {place}, kernel {}, {} modules", spec.release, spec.modules.len());
+        out!(
+            "blob: {place}, kernel {}, {} modules",
+            spec.release,
+            spec.modules.len()
+        );
         let base = format!("lib/modules/{}", spec.release);
         for m in &spec.modules {
             if find(&format!("{base}/{}", m.path)).is_none() {
@@ -745,7 +804,13 @@ fn inspect_image(path: &Path) -> Result<ExitCode, String> {
         } else {
             String::new()
         };
-        out!("  {}{:04o} {:>9} {}{link}", m.type_char(), m.mode & 0o7777, m.data.len(), m.path);
+        out!(
+            "  {}{:04o} {:>9} {}{link}",
+            m.type_char(),
+            m.mode & 0o7777,
+            m.data.len(),
+            m.path
+        );
     }
     Ok(code)
 }

@@ -98,7 +98,10 @@ pub fn check_init(init: &[u8], path: &Path, machine: Option<u16>) -> Result<Head
     };
     let h = Header::parse(init).map_err(what)?;
     if h.kind != elf::ET_EXEC {
-        return Err(what(&format!("a {}, not a static executable", h.describe())));
+        return Err(what(&format!(
+            "a {}, not a static executable",
+            h.describe()
+        )));
     }
     if !init.windows(9).any(|w| w == b"modboot: ") {
         return Err(what("an executable, but not modboot's init"));
@@ -157,7 +160,8 @@ pub fn default_rootfs(mounts: &str, filesystems: &str) -> Vec<String> {
         (dir == "/").then_some(fstype)
     });
     if let Some(t) = root {
-        let block = crate::fstypes::candidates(filesystems.as_bytes(), false).any(|c| c == t.as_bytes());
+        let block =
+            crate::fstypes::candidates(filesystems.as_bytes(), false).any(|c| c == t.as_bytes());
         if block && BLOCK_FILESYSTEMS.contains(&t) && !out.iter().any(|o| o == t) {
             out.push(t.to_string());
         }
@@ -206,11 +210,11 @@ mod tests {
     fn default_root_filesystems() {
         let fs = "nodev\tsysfs\nnodev\toverlay\n\text4\n\tbtrfs\n\tvfat\n";
         let mounts = |root: &str| format!("sysfs /sys sysfs rw 0 0\n{root} rw 0 0\n");
-        assert_eq!(default_rootfs(&mounts("/dev/sda1 / btrfs"), fs), ["ext4", "btrfs"]);
         assert_eq!(
-            default_rootfs("/dev/sda1 / ext4 rw 0 0\n", fs),
-            ["ext4"]
+            default_rootfs(&mounts("/dev/sda1 / btrfs"), fs),
+            ["ext4", "btrfs"]
         );
+        assert_eq!(default_rootfs("/dev/sda1 / ext4 rw 0 0\n", fs), ["ext4"]);
         // A container's overlay root is no block filesystem.
         assert_eq!(default_rootfs("overlay / overlay rw 0 0\n", fs), ["ext4"]);
         // The last mount on / is the one in effect.

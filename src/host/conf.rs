@@ -56,12 +56,18 @@ pub struct Conf {
 pub const KEYS: &[(&str, &str)] = &[
     ("modules", "names to load at boot"),
     ("pack", "names packed but not loaded"),
-    ("modprobe_d", "modprobe.d directories or files (absolute paths)"),
+    (
+        "modprobe_d",
+        "modprobe.d directories or files (absolute paths)",
+    ),
     ("generic", "yes or no"),
     ("rootfs", "root filesystem types to pack"),
     ("compress", "zstd, gzip, xz or none"),
     ("compress_level", "a number"),
-    ("add", "PATH=SOURCE: SOURCE (an absolute path) packed at PATH"),
+    (
+        "add",
+        "PATH=SOURCE: SOURCE (an absolute path) packed at PATH",
+    ),
     ("kernel_decompress", "none, gzip, xz or zstd"),
     ("module_compression", "auto, plain or gzip"),
 ];
@@ -85,8 +91,14 @@ pub fn parse_add(word: &str) -> Result<(String, PathBuf), String> {
         .split_once('=')
         .ok_or_else(|| format!("{word}: not PATH=SOURCE"))?;
     let path = path.trim_start_matches('/');
-    if path.is_empty() || path.split('/').any(|c| c == ".." || c == "." || c.is_empty()) {
-        return Err(format!("{word}: the path in the image must be a plain path"));
+    if path.is_empty()
+        || path
+            .split('/')
+            .any(|c| c == ".." || c == "." || c.is_empty())
+    {
+        return Err(format!(
+            "{word}: the path in the image must be a plain path"
+        ));
     }
     if source.is_empty() {
         return Err(format!("{word}: no SOURCE file"));
@@ -191,9 +203,17 @@ impl Conf {
                 if let Some(w) = words.iter().find(|w| !w.starts_with('/')) {
                     return Err(bad("not an absolute path", w));
                 }
-                list(&mut self.modprobe_d, append, words.iter().map(PathBuf::from).collect());
+                list(
+                    &mut self.modprobe_d,
+                    append,
+                    words.iter().map(PathBuf::from).collect(),
+                );
             }
-            "rootfs" => list(&mut self.rootfs, append, words.iter().map(|w| w.to_string()).collect()),
+            "rootfs" => list(
+                &mut self.rootfs,
+                append,
+                words.iter().map(|w| w.to_string()).collect(),
+            ),
             "add" => {
                 let mut items = Vec::new();
                 for w in words {
@@ -215,7 +235,8 @@ impl Conf {
             }
             "compress" => {
                 let w = one(key, append, words)?;
-                self.compress = Some(parse_compress(w).ok_or_else(|| bad("zstd, gzip, xz or none", w))?);
+                self.compress =
+                    Some(parse_compress(w).ok_or_else(|| bad("zstd, gzip, xz or none", w))?);
             }
             "compress_level" => {
                 let w = one(key, append, words)?;
@@ -223,8 +244,9 @@ impl Conf {
             }
             "kernel_decompress" => {
                 let w = one(key, append, words)?;
-                self.kernel_decompress =
-                    Some(KernelDecompress::parse(w).ok_or_else(|| bad("none, gzip, xz or zstd", w))?);
+                self.kernel_decompress = Some(
+                    KernelDecompress::parse(w).ok_or_else(|| bad("none, gzip, xz or zstd", w))?,
+                );
             }
             "module_compression" => {
                 let w = one(key, append, words)?;
@@ -233,7 +255,10 @@ impl Conf {
             }
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-                return Err(format!("unknown key {key:?} (the keys: {})", known.join(", ")));
+                return Err(format!(
+                    "unknown key {key:?} (the keys: {})",
+                    known.join(", ")
+                ));
             }
         }
         Ok(())
@@ -247,11 +272,23 @@ mod tests {
     #[test]
     fn later_wins_and_appends() {
         let mut c = Conf::default();
-        c.parse("a.conf", "# x\nmodules = virtio_pci virtio_blk # bus\n\ngeneric = yes\ncompress = zstd\n")
-            .unwrap();
-        c.parse("b.conf", "modules += nvme\ngeneric = no\ncompress_level = 19\nrootfs = ext4 btrfs\n")
-            .unwrap();
-        let names: Vec<_> = c.modules.clone().unwrap().into_iter().map(|n| (n.name, n.origin)).collect();
+        c.parse(
+            "a.conf",
+            "# x\nmodules = virtio_pci virtio_blk # bus\n\ngeneric = yes\ncompress = zstd\n",
+        )
+        .unwrap();
+        c.parse(
+            "b.conf",
+            "modules += nvme\ngeneric = no\ncompress_level = 19\nrootfs = ext4 btrfs\n",
+        )
+        .unwrap();
+        let names: Vec<_> = c
+            .modules
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.name, n.origin))
+            .collect();
         assert_eq!(
             names,
             [
@@ -260,8 +297,14 @@ mod tests {
                 ("nvme".into(), "b.conf:1".into())
             ]
         );
-        assert_eq!((c.generic, c.compress, c.compress_level), (Some(false), Some(Format::Zstd), Some(19)));
-        assert_eq!(c.rootfs.as_deref(), Some(&["ext4".to_string(), "btrfs".into()][..]));
+        assert_eq!(
+            (c.generic, c.compress, c.compress_level),
+            (Some(false), Some(Format::Zstd), Some(19))
+        );
+        assert_eq!(
+            c.rootfs.as_deref(),
+            Some(&["ext4".to_string(), "btrfs".into()][..])
+        );
         c.parse("c.conf", "modules = \n").unwrap();
         assert_eq!(c.modules, Some(vec![]));
     }
@@ -271,17 +314,32 @@ mod tests {
         let cases = [
             ("modules virtio", "f:1: not `key = value`: modules virtio"),
             ("generic = maybe", "f:1: generic = maybe: yes or no"),
-            ("compress += zstd", "f:1: compress takes one value: `+=` is for lists"),
-            ("compress = lz4", "f:1: compress = lz4: zstd, gzip, xz or none"),
-            ("modprobe_d = etc/modprobe.d", "f:1: modprobe_d = etc/modprobe.d: not an absolute path"),
+            (
+                "compress += zstd",
+                "f:1: compress takes one value: `+=` is for lists",
+            ),
+            (
+                "compress = lz4",
+                "f:1: compress = lz4: zstd, gzip, xz or none",
+            ),
+            (
+                "modprobe_d = etc/modprobe.d",
+                "f:1: modprobe_d = etc/modprobe.d: not an absolute path",
+            ),
             ("add = /etc/x", "f:1: /etc/x: not PATH=SOURCE"),
-            ("add = ../x=/etc/x", "f:1: ../x=/etc/x: the path in the image must be a plain path"),
+            (
+                "add = ../x=/etc/x",
+                "f:1: ../x=/etc/x: the path in the image must be a plain path",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(Conf::default().parse("f", text).unwrap_err(), want);
         }
         let e = Conf::default().parse("f", "\nhostonly = yes").unwrap_err();
-        assert!(e.starts_with("f:2: unknown key \"hostonly\" (the keys: modules, pack"), "{e}");
+        assert!(
+            e.starts_with("f:2: unknown key \"hostonly\" (the keys: modules, pack"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -292,8 +350,16 @@ mod tests {
         assert_eq!(Conf::load(&dir).unwrap(), Conf::default());
         std::fs::write(dir.join("modboot.conf"), "compress = xz\nmodules = a\n").unwrap();
         std::fs::write(dir.join("modboot.conf.d/20-b.conf"), "compress = none\n").unwrap();
-        std::fs::write(dir.join("modboot.conf.d/10-a.conf"), "compress = zstd\nmodules += b\n").unwrap();
-        std::fs::write(dir.join("modboot.conf.d/30-c.conf.bak"), "compress = gzip\n").unwrap();
+        std::fs::write(
+            dir.join("modboot.conf.d/10-a.conf"),
+            "compress = zstd\nmodules += b\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("modboot.conf.d/30-c.conf.bak"),
+            "compress = gzip\n",
+        )
+        .unwrap();
         let c = Conf::load(&dir).unwrap();
         assert_eq!(c.compress, Some(Format::Plain));
         assert_eq!(c.modules.unwrap().len(), 2);

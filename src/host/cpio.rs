@@ -237,14 +237,17 @@ pub fn read_image(
             return Ok(out);
         }
         if b.starts_with(b"070701") || b.starts_with(b"070702") {
-            let used = read_newc(b, &mut out).map_err(|e| format!("cpio archive at byte {offset}: {e}"))?;
+            let used = read_newc(b, &mut out)
+                .map_err(|e| format!("cpio archive at byte {offset}: {e}"))?;
             b = &b[used..];
             offset += used;
             continue;
         }
         let format = Format::detect(b);
         if format == Format::Plain {
-            return Err(format!("byte {offset}: neither a cpio archive nor gzip, xz or zstd data"));
+            return Err(format!(
+                "byte {offset}: neither a cpio archive nor gzip, xz or zstd data"
+            ));
         }
         let plain = decompress(format, b).map_err(|e| format!("byte {offset}: {e}"))?;
         let mut rest = &plain[..];
@@ -254,8 +257,9 @@ pub fn read_image(
             if rest.is_empty() {
                 break;
             }
-            let used = read_newc(rest, &mut out)
-                .map_err(|e| format!("cpio archive in the compressed data at byte {offset}: {e}"))?;
+            let used = read_newc(rest, &mut out).map_err(|e| {
+                format!("cpio archive in the compressed data at byte {offset}: {e}")
+            })?;
             rest = &rest[used..];
         }
         return Ok(out);
@@ -350,7 +354,13 @@ mod tests {
         assert_eq!(paths, a.paths().collect::<Vec<_>>());
         assert_eq!(read_image(&a.to_gzip(), &gunzip).unwrap(), plain);
         let mut early = Archive::new();
-        early.add_file("kernel/x86/microcode/GenuineIntel.bin", 0o644, b"ucode".to_vec()).unwrap();
+        early
+            .add_file(
+                "kernel/x86/microcode/GenuineIntel.bin",
+                0o644,
+                b"ucode".to_vec(),
+            )
+            .unwrap();
         let mut both = early.to_newc();
         both.extend_from_slice(&a.to_gzip());
         let members = read_image(&both, &gunzip).unwrap();
@@ -361,7 +371,10 @@ mod tests {
         let e = read_image(&newc[..newc.len() / 2], &gunzip).unwrap_err();
         assert!(e.starts_with("cpio archive at byte 0: "), "{e}");
         let e = read_image(b"garbage", &gunzip).unwrap_err();
-        assert_eq!(e, "byte 0: neither a cpio archive nor gzip, xz or zstd data");
+        assert_eq!(
+            e,
+            "byte 0: neither a cpio archive nor gzip, xz or zstd data"
+        );
     }
 
     #[test]

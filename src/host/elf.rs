@@ -203,10 +203,16 @@ mod tests {
             b"license=GPL\0firmware=a.bin\0vermagic=6.1.0-57-amd64 SMP mod_unload \0firmware=b/c.fw\0",
         );
         let h = Header::parse(&m).unwrap();
-        assert_eq!((h.class64, h.little, h.kind, h.machine), (true, true, ET_REL, 62));
+        assert_eq!(
+            (h.class64, h.little, h.kind, h.machine),
+            (true, true, ET_REL, 62)
+        );
         assert_eq!(h.describe(), "64-bit relocatable object for x86_64");
         assert_eq!(modinfo(&m, "firmware").unwrap(), ["a.bin", "b/c.fw"]);
-        assert_eq!(vermagic_release(&m).unwrap().as_deref(), Some("6.1.0-57-amd64"));
+        assert_eq!(
+            vermagic_release(&m).unwrap().as_deref(),
+            Some("6.1.0-57-amd64")
+        );
         assert_eq!(modinfo(&m, "author").unwrap(), Vec::<&str>::new());
     }
 
@@ -214,7 +220,10 @@ mod tests {
     fn damage_is_an_error_not_a_panic() {
         let m = module(183, b"vermagic=6.12.1 SMP\0");
         assert_eq!(Header::parse(b"#!/bin/sh\n"), Err("not an ELF file"));
-        assert_eq!(Header::parse(b"\x7fELF\x02\x01"), Err("a truncated ELF header"));
+        assert_eq!(
+            Header::parse(b"\x7fELF\x02\x01"),
+            Err("a truncated ELF header")
+        );
         for cut in 0..m.len() {
             // Every prefix either fails cleanly or, once the section table is
             // whole, finds the section.

@@ -43,7 +43,10 @@ pub fn replace(target: &Path, bytes: &[u8]) -> Result<(), String> {
 /// else's file is ever reused.
 fn create_temp(dir: &Path, name: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
     use std::os::unix::fs::OpenOptionsExt;
-    let seed = std::process::id() as u64 ^ std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos() as u64);
+    let seed = std::process::id() as u64
+        ^ std::time::UNIX_EPOCH
+            .elapsed()
+            .map_or(0, |d| d.as_nanos() as u64);
     let mut last = None;
     for n in 0..100u64 {
         let suffix = seed.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)) % 1_000_000;

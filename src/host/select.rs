@@ -481,7 +481,11 @@ mod tests {
     fn lists() {
         assert_eq!(
             parse_list("# x\nvirtio_pci  # bus\n\n virtio_blk nvme\n"),
-            [(2, "virtio_pci".into()), (4, "virtio_blk".into()), (4, "nvme".to_string())]
+            [
+                (2, "virtio_pci".into()),
+                (4, "virtio_blk".into()),
+                (4, "nvme".to_string())
+            ]
         );
     }
 }
