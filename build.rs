@@ -140,6 +140,14 @@ fn main() {
     }
     let mut sel =
         host::select::select(&tree, &config, &names, &pack, false).unwrap_or_else(|e| fail(&e));
+    if !sel.unknown.is_empty() {
+        fail(&format!(
+            "no module, alias or built-in of these names in {} (kernel {}): {}",
+            tree_dir.display(),
+            tree.release,
+            sel.unknown.join(", ")
+        ));
+    }
     let storage = storage(&tree_dir, &tree.release);
     let plan = host::modstore::plan(&mut sel.spec, &tree_dir, storage).unwrap_or_else(|e| fail(&e));
     for line in plan.describe() {

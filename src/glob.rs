@@ -558,7 +558,15 @@ mod tests {
         assert!(excludes(b"abc", b"ab\0c"));
         // Undecided at a special byte, at the pattern's NUL or its end:
         // matches() must look.
-        for p in [&b"acpi*"[..], b"a?", b"a[b]", b"a\\b", b"acpi\0x", b"", b"acp"] {
+        for p in [
+            &b"acpi*"[..],
+            b"a?",
+            b"a[b]",
+            b"a\\b",
+            b"acpi\0x",
+            b"",
+            b"acp",
+        ] {
             assert!(!excludes(p, b"acpi:PNP0103:"), "{}", p.escape_ascii());
         }
         // Every table row of the other tests also checks that excludes()

@@ -67,7 +67,8 @@ fn image(tree: &Path, args: &[&str]) -> Image {
         tree.to_str().unwrap(),
         "--init",
         init.to_str().unwrap(),
-        "--no-gzip",
+        "--compress",
+        "none",
         "-o",
         out_file.to_str().unwrap(),
     ];

@@ -212,3 +212,55 @@ fn show_depends_matches_real_modprobe_on_the_whole_tree() {
         names.len()
     );
 }
+
+/// `mkmodboot show-depends ... -- NAME...` prints what
+/// `modprobe --show-depends -- NAME` does, name by name, and exits as it
+/// does (`--` ends the options of both, so a name may start with `-`).
+#[test]
+fn show_depends_command_line_matches_modprobe() {
+    let dir = tree_dir();
+    let release = dir.file_name().unwrap().to_str().unwrap().to_string();
+    let modules_root = dir.ancestors().nth(3).unwrap().to_path_buf();
+    let names: Vec<String> = [
+        "virtio_blk",
+        "ext4",
+        "fs-xfs",
+        "pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01",
+        "crc32c",
+        "nonexistent",
+        "-dash",
+        "--help",
+    ]
+    .map(String::from)
+    .to_vec();
+    let theirs = real_modprobe(&modules_root, &release, &names);
+    let cmdline = std::fs::read_to_string(root().join("tests/kmod/cmdline")).unwrap();
+    let conf = root().join("tests/kmod/modprobe.d");
+    for (name, (their_out, their_rc)) in names.iter().zip(&theirs) {
+        let o = Command::new(env!("CARGO_BIN_EXE_mkmodboot"))
+            .args(["show-depends", "--tree"])
+            .arg(&dir)
+            .arg("--config")
+            .arg(&conf)
+            .args(["--cmdline", cmdline.trim_end(), "--", name])
+            .output()
+            .unwrap();
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&o.stdout).as_ref(),
+                o.status.code().unwrap()
+            ),
+            (their_out.as_str(), *their_rc),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // Several names in one run exit 1 if any is not found, as modprobe does.
+    let o = Command::new(env!("CARGO_BIN_EXE_mkmodboot"))
+        .args(["show-depends", "--tree"])
+        .arg(&dir)
+        .args(["--", "virtio_blk", "-dash"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -1,191 +1,521 @@
-//! mkmodboot: the host-side tool. Reads a kernel's module tree and
-//! `modprobe.d`, writes modboot's blob and initramfs image, and shows what
-//! the init would load, as `modprobe --show-depends` would print it.
+//! mkmodboot: the host-side tool. Parses the command line (and the
+//! configuration file, `host::conf`) and dispatches to `modboot::host`:
+//! the blob and initramfs image of a kernel's module tree, the images of
+//! installed kernels (`update`), what the init would load
+//! (`show-depends`), and what an image holds (`inspect`).
+//!
+//! Exit status: 0 success; 1 a data error (a file, tree or name that is
+//! wrong), told in one message; 2 a usage error, with the usage.
 
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use modboot::blob::{Blob, Stored};
+use modboot::compression::Format;
+use modboot::host::bootable::{self, TreeFacts};
+use modboot::host::conf::{self, Conf, Named};
 use modboot::host::emit::{self, BlobSpec, Deflate};
-use modboot::host::image;
 use modboot::host::modprobe_d::Config;
 use modboot::host::modstore::{self, KernelDecompress, ModuleCompression, Storage};
 use modboot::host::modtree::ModTree;
 use modboot::host::select::{self, Selection};
 use modboot::host::show_depends::show_depends;
+use modboot::host::{codec, cpio, elf, image, output, paths};
 use modboot::resolve::Resolver;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage:
-  mkmodboot blob  --tree DIR [SELECTION] [-o FILE]
-  mkmodboot image --tree DIR --init FILE [SELECTION] -o FILE [--no-gzip]
-  mkmodboot image --init FILE -o FILE [--no-gzip]      (init with an embedded blob)
-  mkmodboot show-depends (--blob FILE | --tree DIR [--config PATH]...) [--cmdline STR] [--dirname DIR] NAME...
-  mkmodboot inspect (--blob FILE | --init FILE)
+#[derive(Parser)]
+#[command(
+    name = "mkmodboot",
+    version,
+    about = "Build modboot initramfs images and blobs from a kernel's module tree",
+    after_help = "A data error (a file, tree or name that is wrong) exits 1 with one message; \
+                  a usage error exits 2. `--` ends the options. See mkmodboot(8)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-SELECTION:
-  NAME...            names (modules or aliases) to load at boot, as modprobe takes them;
-                     what they pull in (dependencies, softdeps) comes along
-  --list FILE        more names to load, one a line (# comments)
-  --pack NAME[,..]   names packed but not loaded at boot (for modules-load=)
-  --all              pack every module of the tree
-  --generic          pack every storage controller and filesystem driver of the tree
-                     and what they pull in, as a distribution's generic initramfs
-                     (policy: select::GENERIC_INCLUDE/EXCLUDE); loads nothing by
-                     itself: coldplug and the kernel's requests load what the machine has
-  --config PATH      modprobe.d directory or file (repeatable; kmod's order);
-                     the tree's modules.softdep is always read
-  --release R        kernel release, if DIR's name is not it
-  --deflate WHEN     store the blob deflated: auto (when over 4 KiB and smaller), always, never
+#[derive(Subcommand)]
+enum Command {
+    /// Build an initramfs image: the init, the selected modules and their blob
+    Image(ImageArgs),
+    /// Write the blob alone (for an init that embeds it, or to look at)
+    Blob(BlobArgs),
+    /// Write BOOTDIR/initrd.img-VERSION for installed kernels (as update-initramfs)
+    Update(UpdateArgs),
+    /// Print what the init would load for each NAME, as modprobe --show-depends does
+    ShowDepends(ShowDependsArgs),
+    /// Show what an image, a blob or an init holds
+    Inspect(InspectArgs),
+}
 
-MODULE STORAGE (blob and image; the blob names each module's stored path):
-  --kernel-decompress none|gzip|xz|zstd
-                     the format the target kernel decompresses modules in itself
-                     (CONFIG_MODULE_DECOMPRESS); default: read from the tree's kernel
-                     config (<root>/boot/config-<release>, DIR/build/.config), else none
-  --module-compression auto|plain|gzip
-                     how to store .xz/.zst modules that kernel cannot load: plain
-                     (decompressed), gzip (recompressed), auto (gzip if the kernel
-                     decompresses gzip, else plain; the default). Plain and gzip
-                     modules, and the kernel's own format, are always stored as they are
-                     (a blob embedded in the init was decided at its build: build.rs reads
-                     MODBOOT_KERNEL_DECOMPRESS and MODBOOT_MODULE_COMPRESSION)
-
---tree DIR is a /lib/modules/<release> directory on which depmod has run.
-show-depends prints, per NAME, what modprobe --show-depends would; paths
-start with --dirname (default: the tree, or /lib/modules/<release>).
-";
-
-#[derive(Default)]
-struct Args {
-    cmd: String,
-    tree: Option<PathBuf>,
-    release: Option<String>,
-    configs: Vec<PathBuf>,
+/// Which modules an image or blob holds and loads; each replaces the
+/// configuration file's key of the same meaning.
+#[derive(Args)]
+struct SelectionArgs {
+    /// Names (modules or aliases) to load at boot, as modprobe takes them;
+    /// their dependencies and softdeps come along [conf: modules]
+    #[arg(value_name = "NAME")]
     names: Vec<String>,
+    /// More names to load, one a line (`#` comments), before the NAMEs [conf: modules]
+    #[arg(long, value_name = "FILE")]
+    list: Vec<PathBuf>,
+    /// Names packed but not loaded at boot (for modules-load= and the kernel's requests) [conf: pack]
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
     pack: Vec<String>,
+    /// Pack every module of the tree
+    #[arg(long)]
     all: bool,
+    /// Pack every storage controller and filesystem driver and what they need;
+    /// coldplug loads what the machine has [conf: generic]
+    #[arg(long, overrides_with = "no_generic")]
     generic: bool,
-    init: Option<PathBuf>,
-    blob: Option<PathBuf>,
-    output: Option<PathBuf>,
-    cmdline: String,
-    dirname: Option<String>,
-    no_gzip: bool,
-    deflate: Option<Deflate>,
+    /// Do not pack the generic set, whatever the configuration says
+    #[arg(long)]
+    no_generic: bool,
+    /// Root filesystem types to pack (default: ext4 and this machine's root
+    /// filesystem, unless --generic or --all) [conf: rootfs]
+    #[arg(long, value_name = "TYPE[,TYPE...]", value_delimiter = ',')]
+    rootfs: Vec<String>,
+    /// modprobe.d directory or file (repeatable; kmod's order); the tree's
+    /// modules.softdep is always read [conf: modprobe_d]
+    #[arg(long = "config", short = 'c', value_name = "PATH")]
+    modprobe_d: Vec<PathBuf>,
+    /// The kernel release the modules must be built for (checked against their vermagic)
+    #[arg(long, value_name = "RELEASE")]
+    release: Option<String>,
+    /// Store the blob deflated: auto (when over 4 KiB and smaller), always, never
+    #[arg(long, value_enum, value_name = "WHEN")]
+    deflate: Option<DeflateArg>,
+    /// The format the target kernel decompresses modules in itself
+    /// (CONFIG_MODULE_DECOMPRESS): none, gzip, xz, zstd; default: from the
+    /// tree's kernel config (<root>/boot/config-<release>, DIR/build/.config),
+    /// else none [conf: kernel_decompress]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_kernel_decompress)]
     kernel_decompress: Option<KernelDecompress>,
-    module_compression: ModuleCompression,
+    /// How to store .xz/.zst modules that kernel cannot load: plain, gzip, or
+    /// auto (gzip if the kernel decompresses gzip, else plain) [conf: module_compression]
+    #[arg(long, value_name = "HOW", value_parser = parse_module_compression)]
+    module_compression: Option<ModuleCompression>,
+    /// Read this configuration file instead of the installed modboot.conf and modboot.conf.d
+    #[arg(long, value_name = "FILE")]
+    conf: Option<PathBuf>,
+    /// Read no configuration file
+    #[arg(long, conflicts_with = "conf")]
+    no_conf: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let mut a = Args {
-        cmd: it.next().ok_or("no command given")?,
-        ..Args::default()
-    };
-    while let Some(arg) = it.next() {
-        let mut value = |what: &str| it.next().ok_or(format!("{arg} needs {what}"));
-        match arg.as_str() {
-            "--tree" | "-k" => a.tree = Some(value("a directory")?.into()),
-            "--release" => a.release = Some(value("a release")?),
-            "--config" | "-c" => a.configs.push(value("a directory or file")?.into()),
-            "--list" => {
-                let f = value("a file")?;
-                let text = std::fs::read_to_string(&f).map_err(|e| format!("{f}: {e}"))?;
-                a.names.extend(select::parse_list(&text));
-            }
-            "--pack" => a.pack.extend(
-                value("names")?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string),
-            ),
-            "--all" => a.all = true,
-            "--generic" => a.generic = true,
-            "--init" => a.init = Some(value("a file")?.into()),
-            "--blob" => a.blob = Some(value("a file")?.into()),
-            "-o" | "--output" => a.output = Some(value("a file")?.into()),
-            "--cmdline" => a.cmdline = value("a string")?,
-            "--dirname" => a.dirname = Some(value("a directory")?),
-            "--no-gzip" => a.no_gzip = true,
-            "--deflate" => {
-                a.deflate = Some(match value("auto, always or never")?.as_str() {
-                    "auto" => Deflate::Auto,
-                    "always" => Deflate::Always,
-                    "never" => Deflate::Never,
-                    other => return Err(format!("--deflate {other}: auto, always or never")),
-                })
-            }
-            "--kernel-decompress" => {
-                let w = value("none, gzip, xz or zstd")?;
-                a.kernel_decompress =
-                    Some(KernelDecompress::parse(&w).ok_or_else(|| {
-                        format!("--kernel-decompress {w}: none, gzip, xz or zstd")
-                    })?)
-            }
-            "--module-compression" => {
-                let w = value("auto, plain or gzip")?;
-                a.module_compression = ModuleCompression::parse(&w)
-                    .ok_or_else(|| format!("--module-compression {w}: auto, plain or gzip"))?
-            }
-            "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
-            _ => a.names.push(arg),
-        }
-    }
-    Ok(a)
+#[derive(Clone, Copy, ValueEnum)]
+enum DeflateArg {
+    Auto,
+    Always,
+    Never,
 }
 
-fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+fn parse_kernel_decompress(w: &str) -> Result<KernelDecompress, String> {
+    KernelDecompress::parse(w).ok_or_else(|| "none, gzip, xz or zstd".into())
+}
+
+fn parse_module_compression(w: &str) -> Result<ModuleCompression, String> {
+    ModuleCompression::parse(w).ok_or_else(|| "auto, plain or gzip".into())
+}
+
+fn parse_compress(w: &str) -> Result<Format, String> {
+    conf::parse_compress(w).ok_or_else(|| "zstd, gzip, xz or none".into())
+}
+
+/// How an image is put together, beyond its modules.
+#[derive(Args)]
+struct ImageOptions {
+    /// The init binary (default: the installed init for the modules' architecture)
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
+    /// The image's compression: zstd, gzip (the default), xz, none [conf: compress]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_compress)]
+    compress: Option<Format>,
+    /// The compression level (gzip 1-9, default 9; zstd 1-19, default 3; xz 0-9,
+    /// default 6) [conf: compress_level]
+    #[arg(long, value_name = "N")]
+    compress_level: Option<i32>,
+    /// Pack the file SOURCE at PATH in the image (repeatable) [conf: add]
+    #[arg(long, value_name = "PATH=SOURCE", value_parser = conf::parse_add)]
+    add: Vec<(String, PathBuf)>,
+}
+
+#[derive(Args)]
+struct ImageArgs {
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[command(flatten)]
+    image: ImageOptions,
+    /// The module tree, a /lib/modules/<release> directory on which depmod has
+    /// run (default: the running kernel's)
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    /// Where to write the image (replaced atomically)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+struct BlobArgs {
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// The module tree (default: the running kernel's)
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    /// Where to write the blob (replaced atomically)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+struct UpdateArgs {
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[command(flatten)]
+    image: ImageOptions,
+    /// The kernel version whose image to write, or `all` (every tree in MODDIR)
+    #[arg(short = 'k', long = "kernel", value_name = "VERSION|all")]
+    kernel: String,
+    /// Where the module trees are
+    #[arg(long, value_name = "DIR", default_value = "/lib/modules")]
+    moddir: PathBuf,
+    /// Where the images go, as initrd.img-VERSION
+    #[arg(long, value_name = "DIR", default_value = "/boot")]
+    bootdir: PathBuf,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["blob", "tree"])))]
+struct ShowDependsArgs {
+    /// Resolve from this blob
+    #[arg(long, value_name = "FILE")]
+    blob: Option<PathBuf>,
+    /// Resolve from this module tree (all of it)
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    /// modprobe.d directory or file, with --tree (repeatable)
+    #[arg(long = "config", short = 'c', value_name = "PATH", requires = "tree")]
+    modprobe_d: Vec<PathBuf>,
+    /// A kernel command line, for its module options and modprobe.blacklist=
+    #[arg(long, value_name = "STRING", default_value = "")]
+    cmdline: String,
+    /// Where the paths printed start (default: the tree, or /lib/modules/<release>)
+    #[arg(long, value_name = "DIR")]
+    dirname: Option<String>,
+    /// The names to resolve
+    #[arg(value_name = "NAME", required = true)]
+    names: Vec<String>,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["image", "blob", "init"])))]
+struct InspectArgs {
+    /// An initramfs image: its files, its init, its blob and what the boot list resolves to
+    #[arg(long, value_name = "FILE")]
+    image: Option<PathBuf>,
+    /// A blob file
+    #[arg(long, value_name = "FILE")]
+    blob: Option<PathBuf>,
+    /// An init binary with an embedded blob
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
+}
+
+/// Print to standard output; a reader that went away (`| head`) is not an
+/// error worth a panic.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+fn note(message: &str) {
+    eprintln!("mkmodboot: {message}");
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn write(path: &Option<PathBuf>, bytes: &[u8]) -> Result<(), String> {
-    let path = path.as_ref().ok_or("-o FILE is required")?;
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+/// Everything a build uses, from the configuration file and the command line.
+struct Settings {
+    names: Vec<Named>,
+    pack: Vec<Named>,
+    modprobe_d: Vec<PathBuf>,
+    generic: bool,
+    all: bool,
+    /// `None`: the default rule ([`bootable::default_rootfs`]).
+    rootfs: Option<Vec<String>>,
+    release: Option<String>,
+    deflate: Deflate,
+    kernel_decompress: Option<KernelDecompress>,
+    module_compression: ModuleCompression,
+    init: Option<PathBuf>,
+    compress: Format,
+    compress_level: Option<i32>,
+    add: Vec<(String, PathBuf)>,
 }
 
-fn tree(a: &Args) -> Result<ModTree, String> {
-    let dir = a.tree.as_ref().ok_or("--tree DIR is required")?;
-    ModTree::open(dir, a.release.as_deref())
+/// The configuration file(s) a build reads: `--conf FILE`, none with
+/// `--no-conf`, else the installed ones.
+fn load_conf(s: &SelectionArgs) -> Result<Conf, String> {
+    if s.no_conf {
+        return Ok(Conf::default());
+    }
+    if let Some(file) = &s.conf {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut c = Conf::default();
+        c.parse(&file.display().to_string(), &text)?;
+        c.files.push(file.clone());
+        return Ok(c);
+    }
+    match paths::sysconfdir() {
+        Some(dir) => Conf::load(dir),
+        None => Ok(Conf::default()),
+    }
 }
 
-fn config(a: &Args, tree: &ModTree) -> Result<Config, String> {
-    let config = Config::load(&a.configs, Some(&tree.dir.join("modules.softdep")))?;
+fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings, String> {
+    let c = load_conf(s)?;
+    let cli = |name: &String| Named {
+        name: name.clone(),
+        origin: "the command line".into(),
+    };
+    let mut names = Vec::new();
+    for file in &s.list {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        names.extend(
+            select::parse_list(&text)
+                .into_iter()
+                .map(|(line, name)| Named {
+                    name,
+                    origin: format!("{}:{line}", file.display()),
+                }),
+        );
+    }
+    names.extend(s.names.iter().map(cli));
+    let given = !s.list.is_empty() || !s.names.is_empty();
+    let names = if given {
+        names
+    } else {
+        c.modules.unwrap_or_default()
+    };
+    let pack = if s.pack.is_empty() {
+        c.pack.unwrap_or_default()
+    } else {
+        s.pack.iter().map(cli).collect()
+    };
+    let modprobe_d = if s.modprobe_d.is_empty() {
+        c.modprobe_d.unwrap_or_default()
+    } else {
+        s.modprobe_d.clone()
+    };
+    for p in &modprobe_d {
+        if !p.exists() {
+            return Err(format!(
+                "{}: no such modprobe.d directory or file (--config or modprobe_d): \
+                 its options would be lost",
+                p.display()
+            ));
+        }
+    }
+    let generic = if s.generic {
+        true
+    } else if s.no_generic {
+        false
+    } else {
+        c.generic.unwrap_or(false)
+    };
+    // `--rootfs ''` packs none.
+    let rootfs = if s.rootfs.is_empty() {
+        c.rootfs
+    } else {
+        Some(s.rootfs.iter().filter(|t| !t.is_empty()).cloned().collect())
+    };
+    let (init, compress, compress_level, add) = match image {
+        Some(i) => (
+            i.init.clone(),
+            i.compress.or(c.compress).unwrap_or(Format::Gzip),
+            i.compress_level.or(c.compress_level),
+            if i.add.is_empty() {
+                c.add.unwrap_or_default()
+            } else {
+                i.add.clone()
+            },
+        ),
+        None => (None, Format::Gzip, None, Vec::new()),
+    };
+    Ok(Settings {
+        names,
+        pack,
+        modprobe_d,
+        generic,
+        all: s.all,
+        rootfs,
+        release: s.release.clone(),
+        deflate: match s.deflate {
+            None | Some(DeflateArg::Auto) => Deflate::Auto,
+            Some(DeflateArg::Always) => Deflate::Always,
+            Some(DeflateArg::Never) => Deflate::Never,
+        },
+        kernel_decompress: s.kernel_decompress.or(c.kernel_decompress),
+        module_compression: s
+            .module_compression
+            .or(c.module_compression)
+            .unwrap_or_default(),
+        init,
+        compress,
+        compress_level,
+        add,
+    })
+}
+
+/// Open a module tree, its release settled by its modules' vermagic.
+fn open_tree(dir: &Path, release: Option<&str>) -> Result<(ModTree, Option<TreeFacts>), String> {
+    if !dir.exists() {
+        return Err(format!(
+            "{}: no such module tree (is that kernel's package installed? --tree DIR names another)",
+            dir.display()
+        ));
+    }
+    if !dir.join("modules.dep").is_file() {
+        return Err(format!(
+            "{}: no modules.dep: run depmod for this tree first (depmod -b ROOT RELEASE)",
+            dir.display()
+        ));
+    }
+    let mut tree = ModTree::open(dir, None)?;
+    let facts = bootable::tree_facts(&tree)?;
+    if let Some(n) = bootable::settle_release(&mut tree, facts.as_ref(), release)? {
+        note(&n);
+    }
+    for (file, why) in [
+        (
+            "modules.alias",
+            "coldplug will find no module for any device",
+        ),
+        (
+            "modules.builtin",
+            "names built into the kernel will be unknown",
+        ),
+    ] {
+        if !dir.join(file).is_file() {
+            note(&format!("warning: {} has no {file}: {why}", dir.display()));
+        }
+    }
+    Ok((tree, facts))
+}
+
+fn load_config(paths: &[PathBuf], tree: &ModTree) -> Result<Config, String> {
+    let config = Config::load(paths, Some(&tree.dir.join("modules.softdep")))?;
     for w in &config.warnings {
-        eprintln!("mkmodboot: {w}");
+        note(w);
     }
     Ok(config)
 }
 
-fn selection(a: &Args, tree: &ModTree) -> Result<Selection, String> {
-    let config = config(a, tree)?;
-    let mut pack = a.pack.clone();
-    if a.generic {
+/// The modules to pack and load, checked: every name known, some root
+/// filesystem mountable.
+fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
+    let config = load_config(&s.modprobe_d, tree)?;
+    let names: Vec<String> = s.names.iter().map(|n| n.name.clone()).collect();
+    let mut pack: Vec<String> = s.pack.iter().map(|n| n.name.clone()).collect();
+    if s.generic {
         pack.extend(select::generic_names(tree));
     }
-    let sel = select::select(tree, &config, &a.names, &pack, a.all)?;
-    for b in &sel.builtin {
-        eprintln!(
-            "mkmodboot: {b} is built into kernel {}; nothing to load",
+    let (rootfs, rootfs_default) = match &s.rootfs {
+        Some(r) => (r.clone(), false),
+        None if s.generic || s.all => (Vec::new(), false),
+        None => {
+            let read = |p| std::fs::read_to_string(p).unwrap_or_default();
+            (
+                bootable::default_rootfs(&read("/proc/self/mounts"), &read("/proc/filesystems")),
+                true,
+            )
+        }
+    };
+    let rootfs_names: Vec<String> = rootfs.iter().map(|t| format!("fs-{t}")).collect();
+    pack.extend(rootfs_names.iter().cloned());
+    let mut sel = select::select(tree, &config, &names, &pack, s.all)?;
+    // A default root filesystem the tree does not have is no error.
+    let skipped: Vec<String> = sel
+        .unknown
+        .iter()
+        .filter(|u| rootfs_default && rootfs_names.contains(u))
+        .cloned()
+        .collect();
+    sel.unknown.retain(|u| !skipped.contains(u));
+    if !sel.unknown.is_empty() {
+        let origin = |u: &str| {
+            s.names
+                .iter()
+                .chain(&s.pack)
+                .find(|n| n.name == u)
+                .map(|n| n.origin.clone())
+                .or_else(|| {
+                    rootfs_names
+                        .contains(&u.to_string())
+                        .then(|| "--rootfs or rootfs".into())
+                })
+                .unwrap_or_else(|| "the generic set".into())
+        };
+        let lines: Vec<String> = sel
+            .unknown
+            .iter()
+            .map(|u| format!("\n  {u} ({})", origin(u)))
+            .collect();
+        return Err(format!(
+            "{} name{} match{} no module, alias or built-in in {} (kernel {}):{}",
+            sel.unknown.len(),
+            if sel.unknown.len() == 1 { "" } else { "s" },
+            if sel.unknown.len() == 1 { "es" } else { "" },
+            tree.dir.display(),
+            tree.release,
+            lines.concat()
+        ));
+    }
+    for b in sel.builtin.iter().filter(|b| !rootfs_names.contains(b)) {
+        note(&format!(
+            "{b} is built into kernel {}; nothing to load",
             tree.release
-        );
+        ));
     }
     for (name, cmd) in config.unrunnable_installs() {
-        eprintln!(
-            "mkmodboot: install command for {name} ({cmd}) cannot run in an initramfs; \
+        note(&format!(
+            "install command for {name} ({cmd}) cannot run in an initramfs; \
              modboot loads the module itself instead"
+        ));
+    }
+    // What the image can mount, as the init will find it.
+    let bytes = emit::emit_with(&sel.spec, Deflate::Never)?;
+    let payload = payload_of(&bytes)?;
+    let mountable = bootable::mountable(&Resolver::new(checked(&payload)?, b""));
+    if mountable.is_empty() {
+        return Err(format!(
+            "this image could mount no root: no block filesystem is built into kernel {} or packed \
+             (name one with --rootfs, e.g. --rootfs ext4, or pack its module)",
+            tree.release
+        ));
+    }
+    let mut about = format!("root filesystems it can mount: {}", mountable.join(" "));
+    if !skipped.is_empty() {
+        about += &format!(
+            " (not in this tree: {})",
+            skipped.join(" ").replace("fs-", "")
         );
     }
-    if sel.spec.modules.is_empty() {
-        eprintln!("mkmodboot: warning: no modules selected");
-    }
+    note(&about);
     Ok(sel)
 }
 
 /// Decide how each module is stored and set the spec's paths to the stored
 /// paths (see `modstore`), before the blob is written.
-fn store(a: &Args, tree: &ModTree, spec: &mut BlobSpec) -> Result<(), String> {
-    let (kernel, source) = match a.kernel_decompress {
+fn store(s: &Settings, tree: &ModTree, spec: &mut BlobSpec) -> Result<(), String> {
+    let (kernel, source) = match s.kernel_decompress {
         Some(k) => (k, "--kernel-decompress".to_string()),
         None => match KernelDecompress::from_tree(&tree.dir, &tree.release)? {
             (k, Some(config)) => (k, config.display().to_string()),
@@ -194,14 +524,14 @@ fn store(a: &Args, tree: &ModTree, spec: &mut BlobSpec) -> Result<(), String> {
     };
     let storage = Storage {
         kernel,
-        compression: a.module_compression,
+        compression: s.module_compression,
     };
     let plan = modstore::plan(spec, &tree.dir, storage)?;
     for line in plan.describe() {
-        eprintln!(
-            "mkmodboot: {line} (kernel decompresses {}: {source})",
+        note(&format!(
+            "{line} (kernel decompresses {}: {source})",
             kernel.name()
-        );
+        ));
     }
     Ok(())
 }
@@ -215,52 +545,77 @@ fn checked(payload: &[u8]) -> Result<Blob<'_>, String> {
     Blob::new_checked(payload).map_err(|e| format!("bad blob: {}", e.describe()))
 }
 
-fn cmd_blob(a: &Args) -> Result<(), String> {
-    let tree = tree(a)?;
-    let mut sel = selection(a, &tree)?;
-    store(a, &tree, &mut sel.spec)?;
-    write(
-        &a.output,
-        &emit::emit_with(&sel.spec, a.deflate.unwrap_or(Deflate::Auto))?,
-    )
+fn cmd_blob(a: &BlobArgs) -> Result<ExitCode, String> {
+    let s = settings(&a.selection, None)?;
+    let dir = a.tree.clone().unwrap_or_else(paths::running_tree);
+    let (tree, _) = open_tree(&dir, s.release.as_deref())?;
+    let mut sel = selection(&s, &tree)?;
+    store(&s, &tree, &mut sel.spec)?;
+    output::replace(&a.output, &emit::emit_with(&sel.spec, s.deflate)?)?;
+    Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_image(a: &Args) -> Result<(), String> {
-    let init_path = a.init.as_ref().ok_or("--init FILE is required")?;
-    let init = read(init_path)?;
-    let (spec, blob_file, tree_dir): (BlobSpec, Option<Vec<u8>>, PathBuf) =
-        match emit::find_embedded(&init) {
-            Some(embedded) => {
-                if !a.names.is_empty() || !a.pack.is_empty() || a.all || a.generic {
-                    return Err(format!(
-                        "{} embeds a blob already; its modules are packed, name none here",
-                        init_path.display()
-                    ));
-                }
-                let spec = emit::decode(&checked(&payload_of(embedded)?)?);
-                let dir = a
-                    .tree
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
-                (spec, None, dir)
+/// Build the image of the tree in `dir` (or of an init with an embedded
+/// blob) and write it to `out`.
+fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String> {
+    let init_given = s
+        .init
+        .as_ref()
+        .map(|p| read(p).map(|b| (p.clone(), b)))
+        .transpose()?;
+    let embedded = init_given
+        .as_ref()
+        .and_then(|(_, bytes)| emit::find_embedded(bytes).map(<[u8]>::to_vec));
+    let (tree, facts, spec, blob_file) = match embedded {
+        Some(embedded) => {
+            if !s.names.is_empty() || !s.pack.is_empty() || s.all || s.generic || s.rootfs.is_some()
+            {
+                return Err(format!(
+                    "{} embeds a blob already; its modules are packed, name none here",
+                    s.init.as_ref().unwrap().display()
+                ));
             }
-            None => {
-                let tree = tree(a)?;
-                let mut sel = selection(a, &tree)?;
-                store(a, &tree, &mut sel.spec)?;
-                let bytes = emit::emit(&sel.spec)?;
-                (sel.spec, Some(bytes), tree.dir.clone())
-            }
-        };
-    let archive = image::build(&init, &spec, blob_file.as_deref(), &tree_dir)?;
-    let bytes = if a.no_gzip {
-        archive.to_newc()
-    } else {
-        archive.to_gzip()
+            let spec = emit::decode(&checked(&payload_of(&embedded)?)?);
+            let dir = dir
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
+            let (tree, facts) = open_tree(&dir, Some(&spec.release))?;
+            (tree, facts, spec, None)
+        }
+        None => {
+            let dir = dir
+                .map(Path::to_path_buf)
+                .unwrap_or_else(paths::running_tree);
+            let (tree, facts) = open_tree(&dir, s.release.as_deref())?;
+            let mut sel = selection(s, &tree)?;
+            store(s, &tree, &mut sel.spec)?;
+            let bytes = emit::emit_with(&sel.spec, s.deflate)?;
+            (tree, facts, sel.spec, Some(bytes))
+        }
     };
-    write(&a.output, &bytes)?;
-    eprintln!(
-        "mkmodboot: {} modules for {}, blob {}, image {} bytes",
+    let machine = facts.as_ref().map(|f| f.machine);
+    let (init_path, init) = match init_given {
+        Some(i) => i,
+        None => {
+            let m = machine.ok_or("--init FILE is required for a tree without modules")?;
+            let p = paths::installed_init(&elf::machine_name(m))?;
+            let bytes = read(&p)?;
+            (p, bytes)
+        }
+    };
+    bootable::check_init(&init, &init_path, machine)?;
+    bootable::check_compression(&tree, s.compress)?;
+    let mut archive = image::build(&init, &spec, blob_file.as_deref(), &tree.dir)?;
+    for (path, source) in &s.add {
+        let meta = std::fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        archive.add_file(path, meta.permissions().mode() & 0o7777, read(source)?)?;
+    }
+    let bytes = codec::compress(s.compress, s.compress_level, &archive.to_newc())?;
+    output::replace(out, &bytes)?;
+    note(&format!(
+        "{}: {} modules for {}, blob {}, init for {}, {} image of {} bytes",
+        out.display(),
         spec.modules.len(),
         spec.release,
         if blob_file.is_some() {
@@ -268,24 +623,68 @@ fn cmd_image(a: &Args) -> Result<(), String> {
         } else {
             "embedded in /init"
         },
+        machine.map_or_else(|| "?".into(), elf::machine_name),
+        s.compress.kernel_name().unwrap_or("uncompressed"),
         bytes.len()
-    );
+    ));
     Ok(())
+}
+
+fn cmd_image(a: &ImageArgs) -> Result<ExitCode, String> {
+    let s = settings(&a.selection, Some(&a.image))?;
+    build_image(&s, a.tree.as_deref(), &a.output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
+    let s = settings(&a.selection, Some(&a.image))?;
+    let versions = if a.kernel == "all" {
+        let v = paths::installed_kernels(&a.moddir)?;
+        if v.is_empty() {
+            note(&format!(
+                "no kernel with a modules.dep in {}: nothing to do",
+                a.moddir.display()
+            ));
+        }
+        v
+    } else {
+        vec![a.kernel.clone()]
+    };
+    let mut failed = 0;
+    for v in &versions {
+        let out = paths::initrd(&a.bootdir, v);
+        if let Err(e) = build_image(&s, Some(&a.moddir.join(v)), &out) {
+            note(&format!("{}: not written: {e}", out.display()));
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} images not written", versions.len()));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Print what the init would do, in `modprobe --show-depends` format. Exit 1
 /// if a name is not found, as modprobe does.
-fn cmd_show_depends(a: &Args) -> Result<ExitCode, String> {
+fn cmd_show_depends(a: &ShowDependsArgs) -> Result<ExitCode, String> {
     let (bytes, default_dir) = match (&a.blob, &a.tree) {
         (Some(b), _) => (read(b)?, None),
-        (None, Some(_)) => {
-            let tree = tree(a)?;
-            let config = config(a, &tree)?;
+        (None, Some(dir)) => {
+            let (tree, _) = open_tree(dir, None)?;
+            let config = load_config(&a.modprobe_d, &tree)?;
             let spec = select::full_spec(&tree, &config, &[]);
             (emit::emit(&spec)?, Some(tree.dir.display().to_string()))
         }
-        (None, None) => return Err("--blob FILE or --tree DIR is required".into()),
+        (None, None) => unreachable!("clap requires one"),
     };
+    for p in &a.modprobe_d {
+        if !p.exists() {
+            return Err(format!(
+                "{}: no such modprobe.d directory or file",
+                p.display()
+            ));
+        }
+    }
     let payload = payload_of(&bytes)?;
     let blob = checked(&payload)?;
     let dir = a
@@ -310,26 +709,7 @@ fn cmd_show_depends(a: &Args) -> Result<ExitCode, String> {
     Ok(code)
 }
 
-/// Print to standard output; a reader that went away (`| head`) is not an
-/// error worth a panic.
-macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
-    }};
-}
-
-fn cmd_inspect(a: &Args) -> Result<(), String> {
-    let (bytes, embedded) = match (&a.blob, &a.init) {
-        (Some(b), _) => (read(b)?, false),
-        (None, Some(i)) => (read(i)?, true),
-        _ => return Err("--blob FILE or --init FILE is required".into()),
-    };
-    let stored = if embedded {
-        emit::find_embedded(&bytes).ok_or("no valid blob embedded in this file")?
-    } else {
-        &bytes[..]
-    };
+fn print_blob(stored: &[u8]) -> Result<BlobSpec, String> {
     let payload = payload_of(stored)?;
     let spec = emit::decode(&checked(&payload)?);
     let stored_len = Stored::new_checked(stored).map_or(0, |s| s.stored_len());
@@ -351,27 +731,122 @@ fn cmd_inspect(a: &Args) -> Result<(), String> {
     for m in &spec.modules {
         out!("module {} {} deps=[{}]", m.name, m.path, m.deps.join(" "));
     }
-    Ok(())
+    Ok(spec)
+}
+
+/// An image as `lsinitrd` shows one: its compression and files, its init,
+/// its blob, and what the boot list resolves to.
+fn inspect_image(path: &Path) -> Result<ExitCode, String> {
+    let bytes = read(path)?;
+    let members = cpio::read_image(&bytes, &codec::decompress)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let format = match Format::detect(&bytes) {
+        Format::Plain => "uncompressed",
+        f => f.kernel_name().unwrap_or("?"),
+    };
+    out!(
+        "image {}: {} bytes, {format}, {} entries",
+        path.display(),
+        bytes.len(),
+        members.len()
+    );
+    let find = |p: &str| members.iter().find(|m| m.path == p);
+    let mut code = ExitCode::SUCCESS;
+    match find("init") {
+        Some(init) => {
+            let what =
+                elf::Header::parse(&init.data).map_or_else(|e| e.to_string(), |h| h.describe());
+            out!("init: {what}, {} bytes", init.data.len());
+        }
+        None => {
+            out!("init: missing: the kernel will not run this image's init");
+            code = ExitCode::from(1);
+        }
+    }
+    let embedded = find("init").and_then(|i| emit::find_embedded(&i.data));
+    let (stored, place) = match (find(image::BLOB_PATH), embedded) {
+        (Some(b), _) => (Some(&b.data[..]), "/etc/modboot.blob"),
+        (None, Some(e)) => (Some(e), "embedded in /init"),
+        (None, None) => (None, ""),
+    };
+    if let Some(stored) = stored {
+        let payload = payload_of(stored)?;
+        let blob = checked(&payload)?;
+        let spec = emit::decode(&blob);
+        out!(
+            "blob: {place}, kernel {}, {} modules",
+            spec.release,
+            spec.modules.len()
+        );
+        let base = format!("lib/modules/{}", spec.release);
+        for m in &spec.modules {
+            if find(&format!("{base}/{}", m.path)).is_none() {
+                out!("  missing from the image: {base}/{} ({})", m.path, m.name);
+                code = ExitCode::from(1);
+            }
+        }
+        out!("boot list: {}", spec.load.join(" "));
+        let resolver = Resolver::new(blob, b"");
+        for name in &spec.load {
+            match show_depends(&resolver, name, &format!("/{base}")) {
+                Ok(lines) => lines.lines().for_each(|l| out!("  {l}")),
+                Err(e) => out!("  {e}"),
+            }
+        }
+    } else {
+        out!("blob: none (neither /etc/modboot.blob nor embedded in /init)");
+        code = ExitCode::from(1);
+    }
+    out!("files:");
+    for m in &members {
+        let link = if m.type_char() == 'l' {
+            format!(" -> {}", String::from_utf8_lossy(&m.data))
+        } else {
+            String::new()
+        };
+        out!(
+            "  {}{:04o} {:>9} {}{link}",
+            m.type_char(),
+            m.mode & 0o7777,
+            m.data.len(),
+            m.path
+        );
+    }
+    Ok(code)
+}
+
+fn cmd_inspect(a: &InspectArgs) -> Result<ExitCode, String> {
+    if let Some(image) = &a.image {
+        return inspect_image(image);
+    }
+    let (bytes, embedded) = match (&a.blob, &a.init) {
+        (Some(b), _) => (read(b)?, false),
+        (None, Some(i)) => (read(i)?, true),
+        _ => unreachable!("clap requires one"),
+    };
+    let stored = if embedded {
+        emit::find_embedded(&bytes).ok_or("no valid blob embedded in this file")?
+    } else {
+        &bytes[..]
+    };
+    print_blob(stored)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
-    let result = parse_args().and_then(|a| match a.cmd.as_str() {
-        "blob" => cmd_blob(&a).map(|()| ExitCode::SUCCESS),
-        "image" => cmd_image(&a).map(|()| ExitCode::SUCCESS),
-        "show-depends" => cmd_show_depends(&a),
-        "inspect" => cmd_inspect(&a).map(|()| ExitCode::SUCCESS),
-        "help" | "-h" | "--help" => Err(String::new()),
-        other => Err(format!("unknown command {other}")),
-    });
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Image(a) => cmd_image(a),
+        Command::Blob(a) => cmd_blob(a),
+        Command::Update(a) => cmd_update(a),
+        Command::ShowDepends(a) => cmd_show_depends(a),
+        Command::Inspect(a) => cmd_inspect(a),
+    };
     match result {
         Ok(code) => code,
-        Err(e) if e.is_empty() => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
         Err(e) => {
-            eprintln!("mkmodboot: {e}\n\n{USAGE}");
-            ExitCode::from(2)
+            eprintln!("mkmodboot: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Compressed module files on the host: decoders for every format
-//! `crate::compression` detects, and the one gzip writer (modules and the
-//! image itself).
+//! `crate::compression` detects, the one gzip writer (modules and the
+//! image itself), and the image's writers for every format ([`compress`]).
 //!
 //! Decoding checks everything the format carries, so a damaged file fails
 //! here, at build time, and never reaches a boot:
@@ -140,11 +140,67 @@ fn unzstd(mut data: &[u8]) -> Result<Vec<u8>, String> {
 /// gzip (RFC 1952) at the best compression, with mtime 0 and no file name,
 /// so the output depends on the input only (`gzip -9n` makes the same kind).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3];
-    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, 9));
+    gzip_level(data, 9)
+}
+
+fn gzip_level(data: &[u8], level: u8) -> Vec<u8> {
+    // The XFL byte says "best" (2) or "fastest" (4) as gzip(1) writes it.
+    let xfl = match level {
+        9.. => 2,
+        1 => 4,
+        _ => 0,
+    };
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3];
+    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, level));
     out.extend_from_slice(&crc32(data).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out
+}
+
+/// The levels each image compression takes, and its default (zstd(1)'s and
+/// xz(1)'s own defaults; gzip at its best, as mkmodboot always wrote it).
+pub fn levels(format: Format) -> (std::ops::RangeInclusive<i32>, i32) {
+    match format {
+        Format::Plain => (0..=0, 0),
+        Format::Gzip => (1..=9, 9),
+        Format::Xz => (0..=9, 6),
+        Format::Zstd => (1..=19, 3),
+    }
+}
+
+/// `data` (an image's cpio archive) compressed as `format` at `level`
+/// (`None`: the format's default), as the kernel's initramfs unpacker reads
+/// it: xz with CRC-32 checks (lib/xz verifies no other, as
+/// initramfs-tools' `xz --check=crc32`), zstd frames with their content
+/// size. The same input always gives the same bytes.
+pub fn compress(format: Format, level: Option<i32>, data: &[u8]) -> Result<Vec<u8>, String> {
+    let (range, default) = levels(format);
+    let level = level.unwrap_or(default);
+    if !range.contains(&level) {
+        return Err(format!(
+            "{} takes levels {} to {}, not {level}",
+            format.kernel_name().unwrap_or("none"),
+            range.start(),
+            range.end()
+        ));
+    }
+    match format {
+        Format::Plain => Ok(data.to_vec()),
+        Format::Gzip => Ok(gzip_level(data, level as u8)),
+        Format::Zstd => zstd::bulk::compress(data, level).map_err(|e| format!("zstd: {e}")),
+        Format::Xz => {
+            use lzma_rust2::{CheckType, XzOptions, XzWriter};
+            use std::io::Write;
+            let mut options = XzOptions::with_preset(level as u32);
+            options.set_check_sum_type(CheckType::Crc32);
+            let xz = |data: &[u8]| -> std::io::Result<Vec<u8>> {
+                let mut w = XzWriter::new(Vec::new(), options)?;
+                w.write_all(data)?;
+                w.finish()
+            };
+            xz(data).map_err(|e| format!("xz: {e}"))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +270,37 @@ mod tests {
         }
         assert!(ran > 0, "no compressor installed at all");
         assert_eq!(decompress(Format::Plain, &data).unwrap(), data);
+    }
+
+    /// What `compress` writes, read back by the real tools (`-t` checks
+    /// every checksum) and by our decoders, at the lowest, default and
+    /// highest levels; the same bytes every time; levels out of range are
+    /// refused.
+    #[test]
+    fn image_writers_are_read_by_the_real_tools() {
+        let data = sample();
+        for f in COMPRESSED {
+            let (range, default) = levels(f);
+            for level in [Some(*range.start()), None, Some(*range.end())] {
+                let c = compress(f, level, &data).unwrap();
+                assert_eq!(c, compress(f, level, &data).unwrap(), "{f:?} deterministic");
+                assert_eq!(Format::detect(&c), f);
+                assert!(decompress(f, &c).unwrap() == data, "{f:?} {level:?}");
+                let cmd = match f {
+                    Format::Gzip => "gzip",
+                    Format::Xz => "xz",
+                    _ => "zstd",
+                };
+                let back = tool(cmd, &["-dc"], &c).expect("the compressor is installed");
+                assert!(back == data, "{cmd} -d of level {level:?}");
+            }
+            assert!(compress(f, Some(range.end() + 1), &data).is_err());
+            assert!(range.contains(&default));
+        }
+        // The kernel's xz decoder checks CRC-32 only.
+        let xz = compress(Format::Xz, None, &data).unwrap();
+        assert_eq!(xz[7] & 0x0f, 0x01, "xz check type is CRC-32");
+        assert_eq!(compress(Format::Plain, None, &data).unwrap(), data);
     }
 
     #[test]

@@ -190,6 +190,124 @@ fn pad4(out: &mut Vec<u8>) {
     }
 }
 
+/// One entry of an archive being read: its path, `st_mode` (type and
+/// permissions), data (a symbolic link's target for links) and device
+/// numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub path: String,
+    pub mode: u32,
+    pub data: Vec<u8>,
+    pub rdev: (u32, u32),
+}
+
+impl Member {
+    /// `ls -l`'s type letter.
+    pub fn type_char(&self) -> char {
+        match self.mode & 0o170000 {
+            S_IFDIR => 'd',
+            S_IFREG => '-',
+            S_IFCHR => 'c',
+            S_IFLNK => 'l',
+            0o060000 => 'b',
+            0o010000 => 'p',
+            _ => '?',
+        }
+    }
+}
+
+/// Every member of an initramfs image as the kernel unpacks it
+/// (`init/initramfs.c`): `newc` archives one after another, each possibly
+/// compressed (gzip, xz, zstd), with zero padding between them: an
+/// uncompressed early archive (CPU microcode) followed by the compressed
+/// main one, or one archive. `decompress` undoes one compressed segment
+/// (it must consume it whole: the image ends with it).
+pub fn read_image(
+    mut b: &[u8],
+    decompress: &dyn Fn(crate::compression::Format, &[u8]) -> Result<Vec<u8>, String>,
+) -> Result<Vec<Member>, String> {
+    use crate::compression::Format;
+    let mut out = Vec::new();
+    let mut offset = 0usize;
+    loop {
+        let zeros = b.iter().take_while(|&&c| c == 0).count();
+        b = &b[zeros..];
+        offset += zeros;
+        if b.is_empty() {
+            return Ok(out);
+        }
+        if b.starts_with(b"070701") || b.starts_with(b"070702") {
+            let used = read_newc(b, &mut out)
+                .map_err(|e| format!("cpio archive at byte {offset}: {e}"))?;
+            b = &b[used..];
+            offset += used;
+            continue;
+        }
+        let format = Format::detect(b);
+        if format == Format::Plain {
+            return Err(format!(
+                "byte {offset}: neither a cpio archive nor gzip, xz or zstd data"
+            ));
+        }
+        let plain = decompress(format, b).map_err(|e| format!("byte {offset}: {e}"))?;
+        let mut rest = &plain[..];
+        while !rest.is_empty() {
+            let zeros = rest.iter().take_while(|&&c| c == 0).count();
+            rest = &rest[zeros..];
+            if rest.is_empty() {
+                break;
+            }
+            let used = read_newc(rest, &mut out).map_err(|e| {
+                format!("cpio archive in the compressed data at byte {offset}: {e}")
+            })?;
+            rest = &rest[used..];
+        }
+        return Ok(out);
+    }
+}
+
+/// One `newc` archive at the start of `b`, up to its trailer, into `out`;
+/// how many bytes it took.
+fn read_newc(b: &[u8], out: &mut Vec<Member>) -> Result<usize, String> {
+    let pad = |n: usize| n.next_multiple_of(4);
+    let mut at = 0usize;
+    loop {
+        let head = b
+            .get(at..at + 110)
+            .ok_or_else(|| format!("truncated header at byte {at}"))?;
+        if &head[..5] != b"07070" {
+            return Err(format!("no cpio header at byte {at}"));
+        }
+        let field = |i: usize| -> Result<u32, String> {
+            std::str::from_utf8(&head[6 + 8 * i..14 + 8 * i])
+                .ok()
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad header field at byte {at}"))
+        };
+        let (mode, size, namesize) = (field(1)?, field(6)? as usize, field(11)? as usize);
+        let rdev = (field(9)?, field(10)?);
+        let name = b
+            .get(at + 110..at + 110 + namesize.saturating_sub(1))
+            .and_then(|n| std::str::from_utf8(n).ok())
+            .ok_or_else(|| format!("bad name at byte {at}"))?
+            .to_string();
+        let data_at = pad(at + 110 + namesize);
+        let data = b
+            .get(data_at..data_at + size)
+            .ok_or_else(|| format!("{name}: truncated data"))?;
+        at = pad(data_at + size);
+        if name == "TRAILER!!!" {
+            return Ok(at.min(b.len()));
+        }
+        out.push(Member {
+            path: name,
+            mode,
+            data: data.to_vec(),
+            rdev,
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +339,41 @@ mod tests {
                 "lib/modules/6.1/kernel/a.ko",
                 "root"
             ]
+        );
+    }
+
+    /// What the writer wrote, read back whole: one archive, gzipped, and an
+    /// uncompressed archive followed by a compressed one (the microcode
+    /// layout); damage is an error naming where.
+    #[test]
+    fn reader_reads_what_the_writer_wrote() {
+        let gunzip = |f, d: &[u8]| super::super::codec::decompress(f, d);
+        let a = sample();
+        let plain = read_image(&a.to_newc(), &gunzip).unwrap();
+        let paths: Vec<_> = plain.iter().map(|m| m.path.as_str()).collect();
+        assert_eq!(paths, a.paths().collect::<Vec<_>>());
+        assert_eq!(read_image(&a.to_gzip(), &gunzip).unwrap(), plain);
+        let mut early = Archive::new();
+        early
+            .add_file(
+                "kernel/x86/microcode/GenuineIntel.bin",
+                0o644,
+                b"ucode".to_vec(),
+            )
+            .unwrap();
+        let mut both = early.to_newc();
+        both.extend_from_slice(&a.to_gzip());
+        let members = read_image(&both, &gunzip).unwrap();
+        assert_eq!(members.len(), plain.len() + 4);
+        assert_eq!(members[3].data, b"ucode");
+        assert_eq!(members[3].type_char(), '-');
+        let newc = a.to_newc();
+        let e = read_image(&newc[..newc.len() / 2], &gunzip).unwrap_err();
+        assert!(e.starts_with("cpio archive at byte 0: "), "{e}");
+        let e = read_image(b"garbage", &gunzip).unwrap_err();
+        assert_eq!(
+            e,
+            "byte 0: neither a cpio archive nor gzip, xz or zstd data"
         );
     }
 

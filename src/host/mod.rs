@@ -13,15 +13,26 @@
 //! - [`cpio`] and [`image`] write the initramfs; [`codec`] decodes
 //!   compressed modules and writes gzip.
 //!
+//! - [`conf`] reads `modboot.conf` and its drop-ins; [`paths`] knows where
+//!   an installed modboot and a Debian system keep their files;
+//! - [`elf`] reads ELF headers and `.modinfo`; [`bootable`] checks what an
+//!   image needs to boot (release, init, a root filesystem, compression);
+//! - [`output`] replaces an output file atomically.
+//!
 //! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
 //! `codec`: their decoders are no build dependencies).
 
+pub mod bootable;
 pub mod codec;
+pub mod conf;
 pub mod cpio;
+pub mod elf;
 pub mod emit;
 pub mod image;
 pub mod modprobe_d;
 pub mod modstore;
 pub mod modtree;
+pub mod output;
+pub mod paths;
 pub mod select;
 pub mod show_depends;

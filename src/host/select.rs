@@ -22,6 +22,9 @@ pub struct Selection {
     pub builtin: Vec<String>,
     /// Requested names whose modules an `install` command replaces.
     pub installed: Vec<(String, String)>,
+    /// Requested names that are no module, alias or built-in of the tree,
+    /// each once, in the order given: callers refuse the build.
+    pub unknown: Vec<String>,
 }
 
 /// kmod's normalisation of a pattern or name; `None` if it is invalid (kmod
@@ -87,7 +90,8 @@ pub fn full_spec(tree: &ModTree, config: &Config, load: &[String]) -> BlobSpec {
 
 /// A blob for booting: `load` is loaded at boot, `pack` only packed (for
 /// `modules-load=` and the kernel's own requests); with `all`, every module
-/// of the tree is packed. An unknown name is an error.
+/// of the tree is packed. Unknown names are returned in
+/// [`Selection::unknown`], all of them.
 pub fn select(
     tree: &ModTree,
     config: &Config,
@@ -104,6 +108,7 @@ pub fn select(
     let mut keep = BTreeSet::new();
     let mut builtin = Vec::new();
     let mut installed = Vec::new();
+    let mut unknown = Vec::new();
     for name in load.iter().chain(pack) {
         let mut buf = [0u8; 4096];
         let key = resolve::normalise(name.as_bytes(), &mut buf)
@@ -132,11 +137,9 @@ pub fn select(
         });
         match result {
             Err(_) => {
-                return Err(format!(
-                    "{name}: no module, alias or built-in of that name in {} (kernel {})",
-                    tree.dir.display(),
-                    tree.release
-                ));
+                if !unknown.contains(name) {
+                    unknown.push(name.clone());
+                }
             }
             Ok(()) if !loads && only_builtin => builtin.push(name.clone()),
             Ok(()) => {}
@@ -175,6 +178,7 @@ pub fn select(
             spec: full,
             builtin,
             installed,
+            unknown,
         });
     }
     let mut spec = full;
@@ -184,6 +188,7 @@ pub fn select(
         spec,
         builtin,
         installed,
+        unknown,
     })
 }
 
@@ -335,12 +340,18 @@ pub fn generic_names(tree: &ModTree) -> Vec<String> {
         .collect()
 }
 
-/// Read a selection file: one module name per line; `#` starts a comment.
-pub fn parse_list(text: &str) -> Vec<String> {
+/// Read a selection file: module names, whitespace-separated, each with
+/// its line number (from 1); `#` starts a comment.
+pub fn parse_list(text: &str) -> Vec<(usize, String)> {
     text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
+        .enumerate()
+        .flat_map(|(n, l)| {
+            l.split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(move |w| (n + 1, w.to_string()))
+        })
         .collect()
 }
 
@@ -393,11 +404,9 @@ mod tests {
             0,
             "aliases of modules left out are dropped"
         );
-        assert!(
-            select(&tree(), &cfg, &["zzz".into()], &[], false)
-                .unwrap_err()
-                .contains("zzz")
-        );
+        let names = ["zzz", "b", "yyy", "zzz"].map(String::from);
+        let sel = select(&tree(), &cfg, &names[..3], &names[3..], false).unwrap();
+        assert_eq!(sel.unknown, ["zzz", "yyy"], "every unknown name, once");
         let mut weak = Config::default();
         weak.parse("w", "weakdep b c\nweakdep c e\n");
         let sel = select(&tree(), &weak, &["b".into()], &[], false).unwrap();
@@ -471,8 +480,12 @@ mod tests {
     #[test]
     fn lists() {
         assert_eq!(
-            parse_list("# x\nvirtio_pci  # bus\n\n virtio_blk\n"),
-            ["virtio_pci", "virtio_blk"]
+            parse_list("# x\nvirtio_pci  # bus\n\n virtio_blk nvme\n"),
+            [
+                (2, "virtio_pci".into()),
+                (4, "virtio_blk".into()),
+                (4, "nvme".to_string())
+            ]
         );
     }
 }

@@ -26,18 +26,28 @@ pub struct Kernel {
 
 pub fn kernel() -> &'static Kernel {
     static K: OnceLock<Kernel> = OnceLock::new();
-    K.get_or_init(|| {
-        let out = Command::new(root().join("qemu/kernel"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run qemu/kernel");
-        assert!(out.status.success(), "qemu/kernel failed");
-        let tree = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        let release = tree.file_name().unwrap().to_str().unwrap().to_string();
-        let vmlinuz = tree.join(format!("../../../boot/vmlinuz-{release}"));
-        assert!(vmlinuz.is_file(), "{} missing", vmlinuz.display());
-        Kernel { vmlinuz, tree }
-    })
+    K.get_or_init(|| fetch("linux-image-cloud-amd64"))
+}
+
+/// Debian's standard amd64 kernel (`linux-image-amd64`: ext4, ahci, nvme
+/// are modules there).
+pub fn std_kernel() -> &'static Kernel {
+    static K: OnceLock<Kernel> = OnceLock::new();
+    K.get_or_init(|| fetch("linux-image-amd64"))
+}
+
+fn fetch(meta: &str) -> Kernel {
+    let out = Command::new(root().join("qemu/kernel"))
+        .arg(meta)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run qemu/kernel");
+    assert!(out.status.success(), "qemu/kernel failed");
+    let tree = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let release = tree.file_name().unwrap().to_str().unwrap().to_string();
+    let vmlinuz = tree.join(format!("../../../boot/vmlinuz-{release}"));
+    assert!(vmlinuz.is_file(), "{} missing", vmlinuz.display());
+    Kernel { vmlinuz, tree }
 }
 
 /// The kernel's tree compressed as `ext` (gz, xz, zst) by the real tools;
