@@ -269,7 +269,12 @@ fn tree_with_broken_virtio_ring() -> PathBuf {
         .join("broken-tree")
         .join(a.get("release"));
     let _ = std::fs::remove_dir_all(&dst);
-    for f in ["modules.dep", "modules.builtin", "modules.order"] {
+    for f in [
+        "modules.dep",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+        "modules.order",
+    ] {
         std::fs::create_dir_all(&dst).unwrap();
         std::fs::copy(src.join(f), dst.join(f)).unwrap();
     }

@@ -29,26 +29,46 @@ pub struct TreeFacts {
     pub module: String,
 }
 
-/// Read the first module of `tree` (any compression); `None` for a tree
-/// without modules.
+/// Read the first module of `tree` (in `modules.dep`'s order, any
+/// compression) that is there and whole; `None` for a tree without modules.
+/// Checking every module is not this function's job (a damaged module is
+/// the kernel's to refuse, and the init's to report): if none can be read,
+/// the first one's error is returned.
 pub fn tree_facts(tree: &ModTree) -> Result<Option<TreeFacts>, String> {
-    let Some(m) = tree.modules.first() else {
-        return Ok(None);
-    };
-    let path = tree.dir.join(&m.path);
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let plain = codec::decompress(Format::detect(&bytes), &bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let bad = |e: &str| format!("{}: {e}", path.display());
-    let header = Header::parse(&plain).map_err(bad)?;
-    let release = elf::vermagic_release(&plain)
-        .map_err(bad)?
-        .ok_or_else(|| bad("no vermagic in its .modinfo: not a kernel module"))?;
-    Ok(Some(TreeFacts {
+    let mut first_error = None;
+    for m in &tree.modules {
+        let path = tree.dir.join(&m.path);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                first_error.get_or_insert_with(|| format!("{}: {e}", path.display()));
+                continue;
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        match facts_of(&bytes, &m.path) {
+            Ok(f) => return Ok(Some(f)),
+            Err(e) => {
+                first_error.get_or_insert_with(|| format!("{}: {e}", path.display()));
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(format!("no module of the tree can be read: {e}")),
+        None => Ok(None),
+    }
+}
+
+fn facts_of(bytes: &[u8], module: &str) -> Result<TreeFacts, String> {
+    let plain = codec::decompress(Format::detect(bytes), bytes)?;
+    let header = Header::parse(&plain)?;
+    let release =
+        elf::vermagic_release(&plain)?.ok_or("no vermagic in its .modinfo: not a kernel module")?;
+    Ok(TreeFacts {
         release,
         machine: header.machine,
-        module: m.path.clone(),
-    }))
+        module: module.to_string(),
+    })
 }
 
 /// Set `tree.release` from its modules' vermagic. A `requested` release
