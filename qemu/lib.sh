@@ -28,6 +28,9 @@ ensure_deps() {
     command -v mkfs.erofs >/dev/null || pkgs+=(erofs-utils)
     command -v sfdisk >/dev/null || pkgs+=(fdisk)
     command -v blkid >/dev/null || pkgs+=(util-linux)
+    # For tests/install.rs: the man pages rendered as man(1) renders them.
+    command -v man >/dev/null || pkgs+=(man-db)
+    command -v groff >/dev/null || pkgs+=(groff-base)
     if [ ${#pkgs[@]} -gt 0 ]; then
         log "installing ${pkgs[*]}"
         local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
