@@ -52,7 +52,9 @@ fn mkmodboot() -> PathBuf {
 /// Run `cmd` and return its output; fail the test with its stderr if it fails.
 #[track_caller]
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}{}",
@@ -148,7 +150,10 @@ fn installs_every_file_from_any_directory() {
         "etc/kernel/install.d/50-modboot.install",
     ] {
         let text = std::fs::read_to_string(p.join(hook)).unwrap();
-        assert!(!text.contains("@MKMODBOOT@"), "{hook} still has @MKMODBOOT@");
+        assert!(
+            !text.contains("@MKMODBOOT@"),
+            "{hook} still has @MKMODBOOT@"
+        );
         assert!(
             text.contains(&format!("exec {} ", mkmodboot().display())),
             "{hook} does not run {}",
@@ -158,7 +163,11 @@ fn installs_every_file_from_any_directory() {
     // The init is the static x86_64 binary.
     let init = std::fs::read(p.join("lib/modboot/init-x86_64")).unwrap();
     assert_eq!(&init[..4], b"\x7fELF");
-    assert_eq!(u16::from_le_bytes([init[18], init[19]]), 62, "e_machine x86_64");
+    assert_eq!(
+        u16::from_le_bytes([init[18], init[19]]),
+        62,
+        "e_machine x86_64"
+    );
 
     let out = run(Command::new(mkmodboot()).arg("--version").current_dir("/"));
     let version = String::from_utf8(out.stdout).unwrap();
@@ -334,7 +343,11 @@ fn man_pages_render_cleanly_and_document_every_option() {
             .env("LC_ALL", "C.UTF-8"));
         let said = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
-        assert!(said.is_empty(), "groff warns about {}:\n{said}", page.display());
+        assert!(
+            said.is_empty(),
+            "groff warns about {}:\n{said}",
+            page.display()
+        );
     }
     let page = rendered(&pages[0]);
     for section in [
@@ -372,8 +385,18 @@ fn man_pages_render_cleanly_and_document_every_option() {
             }
         }
     }
-    for o in ["--tree", "--conf", "--no-conf", "--kernel", "--bootdir", "--image"] {
-        assert!(options.contains(o), "--help no longer prints {o}: {options:?}");
+    for o in [
+        "--tree",
+        "--conf",
+        "--no-conf",
+        "--kernel",
+        "--bootdir",
+        "--image",
+    ] {
+        assert!(
+            options.contains(o),
+            "--help no longer prints {o}: {options:?}"
+        );
     }
     let missing: Vec<_> = options
         .iter()
@@ -432,7 +455,15 @@ fn hook_run() -> &'static HookRun {
         std::fs::create_dir_all(&out).unwrap();
         let release = kernel().tree.file_name().unwrap().to_str().unwrap();
         let status = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c", HOOKS_SCRIPT, "hooks"])
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                HOOKS_SCRIPT,
+                "hooks",
+            ])
             .env("P", prefix())
             .env("R", release)
             .env("TREE", &kernel().tree)
@@ -536,7 +567,11 @@ fn postinst_hook_writes_a_bootable_image_and_postrm_removes_it() {
         "root=/dev/vda",
     );
     expect_root_reached(&c);
-    assert_eq!(blob_modules(&c), virtio_closure(), "the test configuration's selection");
+    assert_eq!(
+        blob_modules(&c),
+        virtio_closure(),
+        "the test configuration's selection"
+    );
 }
 
 #[test]
@@ -545,9 +580,9 @@ fn kernel_install_plugin_stages_a_bootable_initrd() {
     let release = kernel().tree.file_name().unwrap().to_str().unwrap();
     let entry = std::fs::read_to_string(h.out.join("kernel-install.conf")).unwrap();
     assert!(
-        entry
-            .lines()
-            .any(|l| l.split_whitespace().eq(["initrd", &format!("/{MACHINE_ID}/{release}/initrd")])),
+        entry.lines().any(|l| l
+            .split_whitespace()
+            .eq(["initrd", &format!("/{MACHINE_ID}/{release}/initrd")])),
         "the loader entry names no initrd of ours:\n{entry}"
     );
     // The kernel and initrd kernel-install put in the entry, booted as the
@@ -559,5 +594,9 @@ fn kernel_install_plugin_stages_a_bootable_initrd() {
         "root=LABEL=modboot-root",
     );
     expect_root_reached(&c);
-    assert_eq!(blob_modules(&c), virtio_closure(), "the test configuration's selection");
+    assert_eq!(
+        blob_modules(&c),
+        virtio_closure(),
+        "the test configuration's selection"
+    );
 }
