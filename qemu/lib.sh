@@ -31,6 +31,11 @@ ensure_deps() {
     # For tests/install.rs: the man pages rendered as man(1) renders them.
     command -v man >/dev/null || pkgs+=(man-db)
     command -v groff >/dev/null || pkgs+=(groff-base)
+    # For tests/install.rs: the kernel-install plugin run by systemd's own.
+    command -v kernel-install >/dev/null || pkgs+=(systemd)
+    # For src/host/codec.rs: images and modules read back by the real tools.
+    command -v zstd >/dev/null || pkgs+=(zstd)
+    command -v xz >/dev/null || pkgs+=(xz-utils)
     if [ ${#pkgs[@]} -gt 0 ]; then
         log "installing ${pkgs[*]}"
         local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
