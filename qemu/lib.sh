@@ -86,6 +86,38 @@ fetch_kernel() {
     printf '%s\n' "$dir/root/lib/modules/$release"
 }
 
+# Fetch a Debian package from a suite or component this machine's apt
+# sources do not list (bookworm's non-free-firmware, another release's
+# suite), without changing them: apt runs with a private sources list, lists
+# and cache under .cache/apt/<suite>-<component>-<arch>/, on the mirror the
+# machine's apt already uses. apt checks the suite's InRelease signature
+# with Debian's keyring and every index's and package's SHA256, as for any
+# download. Prints the directory the package is unpacked in (dpkg -x).
+#   fetch_deb SUITE COMPONENT ARCH PACKAGE
+fetch_deb() {
+    local suite=$1 component=$2 arch=$3 pkg=$4 dir mirror opts deb
+    dir=$MODBOOT_CACHE/apt/$suite-$component-$arch
+    if [ ! -f "$dir/unpacked/$pkg/.done" ]; then
+        mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }')
+        [ -n "$mirror" ] || { apt-get update -q >/dev/null; mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }'); }
+        [ -n "$mirror" ] || die "no Debian mirror in this machine's apt sources"
+        mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
+        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite $component" > "$dir/sources.list"
+        opts=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+              -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+              -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+        [ -n "$(ls "$dir/lists" 2>/dev/null | grep Packages)" ] || apt-get "${opts[@]}" update -q >/dev/null ||
+            die "apt-get update for $suite $component ($arch) failed"
+        log "downloading $pkg ($suite $component $arch)"
+        (cd "$dir/debs" && apt-get "${opts[@]}" download -q "$pkg" >/dev/null 2>&1) || die "apt-get download $pkg failed"
+        deb=$(ls "$dir/debs/${pkg}_"*.deb | tail -1)
+        rm -rf "$dir/unpacked/$pkg" && mkdir -p "$dir/unpacked/$pkg"
+        dpkg -x "$deb" "$dir/unpacked/$pkg"
+        touch "$dir/unpacked/$pkg/.done"
+    fi
+    printf '%s\n' "$dir/unpacked/$pkg"
+}
+
 # The boot phase of a console log, in ms on the printk clock: from the kernel's
 # "Run /init as init process" to the real init's first kmsg line ("GUEST: started").
 boot_phase_ms() {

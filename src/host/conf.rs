@@ -48,6 +48,12 @@ pub struct Conf {
     pub add: Option<Vec<(String, PathBuf)>>,
     pub kernel_decompress: Option<KernelDecompress>,
     pub module_compression: Option<ModuleCompression>,
+    /// Pick what this machine's root needs (`hostonly`).
+    pub hostonly: Option<bool>,
+    /// Where firmware and CPU microcode come from (`firmware_dir`).
+    pub firmware_dir: Option<PathBuf>,
+    /// Early CPU microcode (`microcode`).
+    pub microcode: Option<bool>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -70,6 +76,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("kernel_decompress", "none, gzip, xz or zstd"),
     ("module_compression", "auto, plain or gzip"),
+    ("hostonly", "yes or no"),
+    ("firmware_dir", "an absolute path"),
+    ("microcode", "yes or no"),
 ];
 
 /// The image compressions `compress` and `--compress` take: zstd, gzip, xz,
@@ -225,13 +234,25 @@ impl Conf {
                 }
                 list(&mut self.add, append, items);
             }
-            "generic" => {
+            "generic" | "hostonly" | "microcode" => {
                 let w = one(key, append, words)?;
-                self.generic = Some(match w {
+                let yes = match w {
                     "yes" | "true" | "1" => true,
                     "no" | "false" | "0" => false,
                     _ => return Err(bad("yes or no", w)),
-                });
+                };
+                *match key {
+                    "generic" => &mut self.generic,
+                    "hostonly" => &mut self.hostonly,
+                    _ => &mut self.microcode,
+                } = Some(yes);
+            }
+            "firmware_dir" => {
+                let w = one(key, append, words)?;
+                if !w.starts_with('/') {
+                    return Err(bad("not an absolute path", w));
+                }
+                self.firmware_dir = Some(PathBuf::from(w));
             }
             "compress" => {
                 let w = one(key, append, words)?;
