@@ -652,7 +652,17 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
                     s.init.as_ref().unwrap().display()
                 ));
             }
-            let spec = emit::decode(&checked(&payload_of(&embedded)?)?);
+            let payload = payload_of(&embedded)?;
+            let blob = checked(&payload)?;
+            if bootable::mountable(&Resolver::new(blob, b"")).is_empty() {
+                return Err(format!(
+                    "the blob embedded in {} can mount no root: no block filesystem is built into \
+                     kernel {} or packed (embed one: MODBOOT_PACK=fs-ext4, or mkimage --embed --rootfs)",
+                    s.init.as_ref().unwrap().display(),
+                    blob.release()
+                ));
+            }
+            let spec = emit::decode(&blob);
             let dir = dir
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
