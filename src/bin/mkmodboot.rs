@@ -816,9 +816,17 @@ fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
     let mut failed = 0;
     for v in &versions {
         let out = paths::initrd(&a.bootdir, v);
-        if let Err(e) = build_image(&s, Some(&a.moddir.join(v)), &out) {
-            note(&format!("{}: not written: {e}", out.display()));
-            failed += 1;
+        let built = build_image(&s, Some(&a.moddir.join(v)), &out);
+        match built {
+            // One kernel: its error is the one message.
+            Err(e) if versions.len() == 1 => {
+                return Err(format!("{}: not written: {e}", out.display()));
+            }
+            Err(e) => {
+                note(&format!("{}: not written: {e}", out.display()));
+                failed += 1;
+            }
+            Ok(()) => {}
         }
     }
     if failed > 0 {

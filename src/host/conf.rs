@@ -356,7 +356,9 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(Conf::default().parse("f", text).unwrap_err(), want);
         }
-        let e = Conf::default().parse("f", "\nearly_cpio = yes").unwrap_err();
+        let e = Conf::default()
+            .parse("f", "\nearly_cpio = yes")
+            .unwrap_err();
         assert!(
             e.starts_with("f:2: unknown key \"early_cpio\" (the keys: modules, pack"),
             "{e}"
