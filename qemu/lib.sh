@@ -58,26 +58,41 @@ file_is_static() {
     ! LC_ALL=C readelf -d "$1" 2>/dev/null | grep -q NEEDED
 }
 
-# Fetch Debian's current cloud kernel for amd64 (resolving the metapackage to
-# its versioned package), unpack it and run depmod. Prints the module tree's
-# directory (/lib/modules/<release> shaped); the kernel image is
-# <tree>/../../../boot/vmlinuz-<release>.
+# Fetch a Debian kernel (META, resolved to its versioned package; default
+# Debian 12's cloud kernel for amd64), unpack it and run depmod. Prints the
+# module tree's directory (/lib/modules/<release> shaped); the kernel image is
+# <tree>/../../../boot/vmlinuz-<release>. Debian 12 amd64 kernels come
+# through the machine's own apt sources; other architectures and suites
+# through private_apt. Debian 13 keeps modules under usr/lib/modules
+# (merged /usr): the unpacked root gets lib -> usr/lib, as on such a system.
+#   fetch_kernel [META [ARCH [SUITE]]]     ARCH: amd64, arm64, riscv64
 fetch_kernel() {
-    local meta=${1:-linux-image-cloud-amd64} pkg deb dir release
-    pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-    if [ -z "$pkg" ]; then
-        local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
-        $sudo apt-get update -q >/dev/null
-        pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    local meta=${1:-linux-image-cloud-amd64} arch=${2:-amd64} suite=${3:-bookworm} pkg deb dir release
+    if [ "$arch-$suite" = amd64-bookworm ]; then
+        pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+        if [ -z "$pkg" ]; then
+            local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+            $sudo apt-get update -q >/dev/null
+            pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+        fi
+    else
+        private_apt "$suite" main "$arch"
+        pkg=$(apt-cache "${APT_OPTS[@]}" depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
     fi
-    [ -n "$pkg" ] || die "cannot resolve $meta to a versioned kernel package"
+    [ -n "$pkg" ] || die "cannot resolve $meta ($suite, $arch) to a versioned kernel package"
     dir=$MODBOOT_CACHE/kernels/$pkg
     if [ ! -f "$dir/.done" ]; then
         log "downloading $pkg"
         rm -rf "$dir" && mkdir -p "$dir/deb" "$dir/root"
-        (cd "$dir/deb" && apt-get download -q "$pkg" >/dev/null) || die "apt-get download $pkg failed"
-        deb=$(ls "$dir"/deb/*.deb)
-        dpkg -x "$deb" "$dir/root"
+        if [ "$arch-$suite" = amd64-bookworm ]; then
+            (cd "$dir/deb" && apt-get download -q "$pkg" >/dev/null) || die "apt-get download $pkg failed"
+            deb=$(ls "$dir"/deb/*.deb)
+            dpkg -x "$deb" "$dir/root"
+        else
+            cp -a "$(fetch_deb "$suite" main "$arch" "$pkg")/." "$dir/root/"
+            rm -f "$dir/root/.done"
+        fi
+        [ -e "$dir/root/lib" ] || ln -s usr/lib "$dir/root/lib"
         release=$(ls "$dir/root/lib/modules")
         depmod -b "$dir/root" "$release"
         touch "$dir/.done"
@@ -86,36 +101,83 @@ fetch_kernel() {
     printf '%s\n' "$dir/root/lib/modules/$release"
 }
 
-# Fetch a Debian package from a suite or component this machine's apt
-# sources do not list (bookworm's non-free-firmware, another release's
-# suite), without changing them: apt runs with a private sources list, lists
-# and cache under .cache/apt/<suite>-<component>-<arch>/, on the mirror the
-# machine's apt already uses. apt checks the suite's InRelease signature
-# with Debian's keyring and every index's and package's SHA256, as for any
-# download. Prints the directory the package is unpacked in (dpkg -x).
+# apt with a private sources list, lists and cache under
+# .cache/apt/<suite>-<component>-<arch>/, for a suite, component or
+# architecture this machine's apt sources do not list (bookworm's
+# non-free-firmware, trixie, arm64 and riscv64 packages), without changing
+# them: the mirror is the one the machine's apt already uses, and apt checks
+# the suite's InRelease signature with Debian's keyring and every index's
+# and package's SHA256, as for any download. Sets APT_OPTS (the options
+# that make apt-get and apt-cache use it) and APT_DIR.
+#   private_apt SUITE COMPONENT ARCH [refresh]
+private_apt() {
+    local suite=$1 component=$2 arch=$3 refresh=${4:-} mirror
+    APT_DIR=$MODBOOT_CACHE/apt/$suite-$component-$arch
+    APT_OPTS=(-o "Dir::Etc::sourcelist=$APT_DIR/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+              -o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache"
+              -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+    if [ -z "$refresh" ] && ls "$APT_DIR/lists" 2>/dev/null | grep -q _Packages; then
+        return 0
+    fi
+    mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }')
+    if [ -z "$mirror" ]; then
+        local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -q >/dev/null
+        mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }')
+    fi
+    [ -n "$mirror" ] || die "no Debian mirror in this machine's apt sources"
+    rm -rf "$APT_DIR/lists"
+    mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/debs"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite $component" > "$APT_DIR/sources.list"
+    apt-get "${APT_OPTS[@]}" update -q >/dev/null || die "apt-get update for $suite $component ($arch) failed"
+}
+
+# Download PACKAGE from SUITE COMPONENT for ARCH (private_apt) and print the
+# directory it is unpacked in (dpkg -x), cached.
 #   fetch_deb SUITE COMPONENT ARCH PACKAGE
 fetch_deb() {
-    local suite=$1 component=$2 arch=$3 pkg=$4 dir mirror opts deb
-    dir=$MODBOOT_CACHE/apt/$suite-$component-$arch
-    if [ ! -f "$dir/unpacked/$pkg/.done" ]; then
-        mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }')
-        [ -n "$mirror" ] || { apt-get update -q >/dev/null; mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }'); }
-        [ -n "$mirror" ] || die "no Debian mirror in this machine's apt sources"
-        mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs"
-        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite $component" > "$dir/sources.list"
-        opts=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=/nonexistent
-              -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
-              -o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
-        [ -n "$(ls "$dir/lists" 2>/dev/null | grep Packages)" ] || apt-get "${opts[@]}" update -q >/dev/null ||
-            die "apt-get update for $suite $component ($arch) failed"
+    local suite=$1 component=$2 arch=$3 pkg=$4 deb out
+    out=$MODBOOT_CACHE/apt/$suite-$component-$arch/unpacked/$pkg
+    if [ ! -f "$out/.done" ]; then
+        private_apt "$suite" "$component" "$arch"
         log "downloading $pkg ($suite $component $arch)"
-        (cd "$dir/debs" && apt-get "${opts[@]}" download -q "$pkg" >/dev/null 2>&1) || die "apt-get download $pkg failed"
-        deb=$(ls "$dir/debs/${pkg}_"*.deb | tail -1)
-        rm -rf "$dir/unpacked/$pkg" && mkdir -p "$dir/unpacked/$pkg"
-        dpkg -x "$deb" "$dir/unpacked/$pkg"
-        touch "$dir/unpacked/$pkg/.done"
+        # Lists kept from an earlier run may name a file the mirror has since
+        # replaced: then read them anew once.
+        (cd "$APT_DIR/debs" && apt-get "${APT_OPTS[@]}" download -q "$pkg" >/dev/null 2>&1) || {
+            private_apt "$suite" "$component" "$arch" refresh
+            (cd "$APT_DIR/debs" && apt-get "${APT_OPTS[@]}" download -q "$pkg" >/dev/null 2>&1)
+        } || die "apt-get download $pkg ($suite $component $arch) failed"
+        deb=$(ls -t "$APT_DIR/debs/${pkg}_"*.deb | head -1)
+        rm -rf "$out" && mkdir -p "$out"
+        dpkg -x "$deb" "$out"
+        touch "$out/.done"
     fi
-    printf '%s\n' "$dir/unpacked/$pkg"
+    printf '%s\n' "$out"
+}
+
+# Debian's architecture name for `uname -m`'s, and the init's Rust target.
+deb_arch() {
+    case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; riscv64) echo riscv64 ;; *) die "unknown architecture $1" ;; esac
+}
+rust_target() {
+    case $1 in
+        x86_64) echo x86_64-unknown-linux-musl ;;
+        aarch64) echo aarch64-unknown-linux-musl ;;
+        riscv64) echo riscv64gc-unknown-linux-gnu ;;
+        *) die "unknown architecture $1" ;;
+    esac
+}
+
+# A static busybox for the guest's architecture, for its root disk: the
+# build host's for x86_64, Debian's busybox-static of that architecture
+# otherwise (bookworm's arm64, trixie's riscv64: bookworm has no riscv64).
+guest_busybox() {
+    case $1 in
+        x86_64) echo /bin/busybox ;;
+        aarch64) echo "$(fetch_deb bookworm main arm64 busybox-static)/bin/busybox" ;;
+        riscv64) echo "$(fetch_deb trixie main riscv64 busybox-static)/usr/bin/busybox" ;;
+        *) die "unknown architecture $1" ;;
+    esac
 }
 
 # The boot phase of a console log, in ms on the printk clock: from the kernel's

@@ -103,7 +103,9 @@ struct SelectionArgs {
     #[arg(long, value_name = "FORMAT", value_parser = parse_kernel_decompress)]
     kernel_decompress: Option<KernelDecompress>,
     /// How to store .xz/.zst modules that kernel cannot load: plain, gzip, or
-    /// auto (gzip if the kernel decompresses gzip, else plain) [conf: module_compression]
+    /// auto (gzip if the kernel decompresses gzip, else plain); none: every
+    /// module decompressed, even those the kernel could load as they are
+    /// [conf: module_compression]
     #[arg(long, value_name = "HOW", value_parser = parse_module_compression)]
     module_compression: Option<ModuleCompression>,
     /// Read this configuration file instead of the installed modboot.conf and modboot.conf.d
@@ -126,7 +128,7 @@ fn parse_kernel_decompress(w: &str) -> Result<KernelDecompress, String> {
 }
 
 fn parse_module_compression(w: &str) -> Result<ModuleCompression, String> {
-    ModuleCompression::parse(w).ok_or_else(|| "auto, plain or gzip".into())
+    ModuleCompression::parse(w).ok_or_else(|| "auto, plain, gzip or none".into())
 }
 
 fn parse_compress(w: &str) -> Result<Format, String> {
@@ -737,7 +739,11 @@ fn add_firmware(
     use modboot::host::firmware;
     let reads = firmware::kernel_reads(&tree.dir, &tree.release);
     let (mut packed, mut missing) = (0, Vec::new());
-    for w in firmware::wanted(&tree.dir, spec)? {
+    let (wanted, warnings) = firmware::wanted(&tree.dir, spec)?;
+    for w in &warnings {
+        note(&format!("warning: {w}"));
+    }
+    for w in wanted {
         match firmware::locate(&s.firmware_dir, &tree.release, &w.name) {
             Some(found) => {
                 let (path, data) = firmware::packed(&found, &w.name, &reads)?;

@@ -75,7 +75,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "PATH=SOURCE: SOURCE (an absolute path) packed at PATH",
     ),
     ("kernel_decompress", "none, gzip, xz or zstd"),
-    ("module_compression", "auto, plain or gzip"),
+    ("module_compression", "auto, plain, gzip or none"),
     ("hostonly", "yes or no"),
     ("firmware_dir", "an absolute path"),
     ("microcode", "yes or no"),
@@ -271,8 +271,10 @@ impl Conf {
             }
             "module_compression" => {
                 let w = one(key, append, words)?;
-                self.module_compression =
-                    Some(ModuleCompression::parse(w).ok_or_else(|| bad("auto, plain or gzip", w))?);
+                self.module_compression = Some(
+                    ModuleCompression::parse(w)
+                        .ok_or_else(|| bad("auto, plain, gzip or none", w))?,
+                );
             }
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();

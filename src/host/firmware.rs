@@ -23,26 +23,41 @@ pub struct Wanted {
 }
 
 /// Every `firmware=` of the modules of `spec` (read from `tree_dir`, any
-/// compression), in module order, each name once.
-pub fn wanted(tree_dir: &Path, spec: &BlobSpec) -> Result<Vec<Wanted>, String> {
+/// compression), in module order, each name once; and a warning for each
+/// module whose `.modinfo` cannot be read (a damaged module is the
+/// kernel's to refuse and the init's to report; a damaged compressed file
+/// fails the image's build where it is stored).
+pub fn wanted(tree_dir: &Path, spec: &BlobSpec) -> Result<(Vec<Wanted>, Vec<String>), String> {
     let mut out: Vec<Wanted> = Vec::new();
+    let mut warnings = Vec::new();
     for m in &spec.modules {
         let src = modstore::source_of(tree_dir, &m.path)?;
         let bytes = std::fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
-        let plain = codec::decompress(Format::detect(&bytes), &bytes)
-            .map_err(|e| format!("{}: {e}", src.display()))?;
-        let names = super::elf::modinfo(&plain, "firmware")
-            .map_err(|e| format!("{}: {e}", src.display()))?;
+        let names = codec::decompress(Format::detect(&bytes), &bytes).and_then(|plain| {
+            super::elf::modinfo(&plain, "firmware")
+                .map(|n| n.into_iter().map(str::to_string).collect::<Vec<_>>())
+                .map_err(str::to_string)
+        });
+        let names = match names {
+            Ok(n) => n,
+            Err(e) => {
+                warnings.push(format!(
+                    "{}: {e}: its firmware, if any, is not packed",
+                    src.display()
+                ));
+                continue;
+            }
+        };
         for name in names {
             if !out.iter().any(|w| w.name == name) {
                 out.push(Wanted {
                     module: m.name.clone(),
-                    name: name.to_string(),
+                    name,
                 });
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// The compressed forms the tree's kernel reads firmware in, from its
