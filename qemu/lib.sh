@@ -15,6 +15,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 ensure_deps() {
     local pkgs=() p
     command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
+    # aarch64 and riscv64 guests (tests/arch.rs, qemu/demo --arch); OpenSBI
+    # comes with QEMU's data files.
+    command -v qemu-system-aarch64 >/dev/null || pkgs+=(qemu-system-arm)
+    command -v qemu-system-riscv64 >/dev/null || pkgs+=(qemu-system-misc)
     [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx poweroff \
         && file_is_static /bin/busybox || pkgs+=(busybox-static)
     command -v mke2fs >/dev/null || pkgs+=(e2fsprogs)
@@ -40,7 +44,7 @@ ensure_deps() {
         log "installing ${pkgs[*]}"
         local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
         $sudo apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${pkgs[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
     fi
     command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
     # The init's build rebuilds core for size (initramfs/build-init).
