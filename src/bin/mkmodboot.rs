@@ -367,6 +367,11 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
     } else {
         c.generic.unwrap_or(false)
     };
+    // An image of many modules of which a boot loads few (--generic, --all)
+    // stores each module compressed in an uncompressed archive: the kernel's
+    // unpacking is a copy, RAM holds compressed modules, and only what is
+    // loaded is decompressed (README.md, "Generic images", has the figures).
+    let many = generic || s.all;
     // `--rootfs ''` packs none.
     let rootfs = if s.rootfs.is_empty() {
         c.rootfs
@@ -388,7 +393,9 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
     let (init, compress, compress_level, add) = match image {
         Some(i) => (
             i.init.clone(),
-            i.compress.or(c.compress).unwrap_or(Format::Gzip),
+            i.compress
+                .or(c.compress)
+                .unwrap_or(if many { Format::Plain } else { Format::Gzip }),
             i.compress_level.or(c.compress_level),
             if i.add.is_empty() {
                 c.add.unwrap_or_default()
@@ -415,7 +422,11 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
         module_compression: s
             .module_compression
             .or(c.module_compression)
-            .unwrap_or_default(),
+            .unwrap_or(if many {
+                ModuleCompression::Compressed
+            } else {
+                ModuleCompression::Auto
+            }),
         hostonly,
         init,
         compress,

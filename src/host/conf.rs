@@ -75,7 +75,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "PATH=SOURCE: SOURCE (an absolute path) packed at PATH",
     ),
     ("kernel_decompress", "none, gzip, xz or zstd"),
-    ("module_compression", "auto, plain, gzip, compressed or none"),
+    (
+        "module_compression",
+        "auto, plain, gzip, compressed or none",
+    ),
     ("hostonly", "yes or no"),
     ("firmware_dir", "an absolute path"),
     ("microcode", "yes or no"),
