@@ -12,6 +12,7 @@
 //! - [`uevent`]: the kernel's device events; [`rootdev`]: `root=` and which
 //!   device it names; [`blkid`]: superblocks and partition tables;
 //! - [`compression`]: compressed module files (format by magic, gzip);
+//!   [`inflate`]: raw DEFLATE into a whole-output buffer;
 //! - [`fstypes`], [`errno`], [`crc32`]: root filesystem types, errno names,
 //!   CRC-32.
 //!
@@ -32,6 +33,7 @@ pub mod crc32;
 pub mod errno;
 pub mod fstypes;
 pub mod glob;
+pub mod inflate;
 pub mod kcmdline;
 pub mod modname;
 pub mod modset;
