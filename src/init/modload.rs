@@ -23,8 +23,8 @@
 //! them. `install NAME /bin/true` (or `/bin/false`) means "never load"; any
 //! other install command cannot run here, so the module is loaded directly.
 
-use crate::clock;
 use crate::kmsg::{B, E, Ms};
+use crate::{clock, files};
 use crate::sys::{self, Mapping};
 use core::ffi::CStr;
 use modboot::blob::{Blob, Module};
@@ -169,7 +169,7 @@ impl<'a> Loader<'a> {
     pub fn new(blob: Blob<'a>, cmdline: &'a [u8], jobs: usize) -> Option<Self> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let mut path = [0u8; 128];
-        let dir = match crate::root::join(&mut path, &[b"/lib/modules/", blob.release().as_bytes()])
+        let dir = match files::join(&mut path, &[b"/lib/modules/", blob.release().as_bytes()])
             .ok_or(Errno::NAMETOOLONG)
             .and_then(|p| rustix::fs::open(p, flags, Mode::empty()))
         {
@@ -180,7 +180,7 @@ impl<'a> Loader<'a> {
             }
         };
         let mut buf = [0u8; 16];
-        let kernel_reads = match crate::read_file(b"/sys/module/compression", &mut buf) {
+        let kernel_reads = match files::read(b"/sys/module/compression", &mut buf) {
             Ok(b"gzip\n") => Some(Format::Gzip),
             Ok(b"xz\n") => Some(Format::Xz),
             Ok(b"zstd\n") => Some(Format::Zstd),

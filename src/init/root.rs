@@ -17,8 +17,7 @@
 //! `rootflags=` is the mount data, and the root is read-only unless `rw` is
 //! given, as with the kernel's own root mount.
 
-use crate::clock;
-use crate::coldplug;
+use crate::{clock, coldplug, files};
 use crate::kmsg::{B, E, Ms};
 use crate::modload::Loader;
 use crate::uevents::Uevents;
@@ -185,7 +184,7 @@ fn check_device(root: &RootDev<'_>, name: &[u8]) -> Option<Found> {
         len: 0,
         fstype: None,
     };
-    found.len = join(&mut found.path, &[b"/dev/", name])?.len();
+    found.len = files::join(&mut found.path, &[b"/dev/", name])?.len();
     // sysfs says '!' where the node's name has '/' (cciss!c0d0).
     for b in found.path.iter_mut().filter(|b| **b == b'!') {
         *b = b'/';
@@ -216,7 +215,7 @@ fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superb
 }
 
 fn read_head(path: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
-    crate::read_file(path, head).map(<[u8]>::len)
+    files::read(path, head).map(<[u8]>::len)
 }
 
 /// Whether partition `name` is the root, by its disk's partition table.
@@ -231,7 +230,7 @@ fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PRO
     // the parent directory.
     let mut link = [0u8; 256];
     let mut path = [0u8; 96];
-    let Some(p) = join(&mut path, &[b"/sys/class/block/", name]) else {
+    let Some(p) = files::join(&mut path, &[b"/sys/class/block/", name]) else {
         return false;
     };
     let Ok(n) = rustix::fs::readlinkat_raw(rustix::fs::CWD, p, &mut link[..]) else {
@@ -247,7 +246,7 @@ fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PRO
     let (Some(sector), Some(dev)) = (
         sysfs_attr(disk, b"queue/logical_block_size", &mut sector_buf)
             .and_then(modboot::cmdline::parse_u32),
-        join(&mut disk_path, &[b"/dev/", disk]),
+        files::join(&mut disk_path, &[b"/dev/", disk]),
     ) else {
         return false;
     };
@@ -264,8 +263,8 @@ fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PRO
 /// `/sys/class/block/NAME/ATTR`, trimmed.
 fn sysfs_attr<'b>(name: &[u8], attr: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let mut path = [0u8; 128];
-    let p = join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
-    Some(crate::read_file(p, buf).ok()?.trim_ascii())
+    let p = files::join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
+    Some(files::read(p, buf).ok()?.trim_ascii())
 }
 
 /// `MAJ:MIN`.
@@ -274,17 +273,6 @@ fn parse_devno(s: &[u8]) -> Option<(u32, u32)> {
         RootDev::Devno(major, minor) => Some((major, minor)),
         _ => None,
     }
-}
-
-/// Concatenate `parts` into `buf`, as a path for a syscall (no NUL: rustix
-/// adds it for `&[u8]`).
-pub fn join<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> Option<&'b [u8]> {
-    let mut len = 0;
-    for p in parts {
-        buf.get_mut(len..len + p.len())?.copy_from_slice(p);
-        len += p.len();
-    }
-    buf.get(..len)
 }
 
 /// The lines that say the root device did not appear, and why that may be:
@@ -303,7 +291,7 @@ fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
             any = true;
             let mut path = [0u8; DEVNAME_MAX];
             let mut head = [0u8; blkid::PROBE_LEN];
-            let Some(p) = join(&mut path, &[b"/dev/", name.to_bytes()]) else {
+            let Some(p) = files::join(&mut path, &[b"/dev/", name.to_bytes()]) else {
                 return;
             };
             let mut uuid = [0u8; 36];
@@ -349,7 +337,7 @@ pub fn mount(
     let root = found.path();
     let _ = rustix::fs::mkdir(NEW_ROOT, Mode::from_raw_mode(0o755));
     let mut data_buf = [0u8; 1024];
-    let data = match cstr(bp.rootflags.unwrap_or(b""), &mut data_buf) {
+    let data = match files::cstr(bp.rootflags.unwrap_or(b""), &mut data_buf) {
         Some(d) => d,
         None => {
             error!("rootflags= is longer than {} bytes", data_buf.len() - 1);
@@ -357,7 +345,7 @@ pub fn mount(
         }
     };
     let mut fs_buf = [0u8; 4096];
-    let known = match crate::read_file(b"/proc/filesystems", &mut fs_buf) {
+    let known = match files::read(b"/proc/filesystems", &mut fs_buf) {
         Ok(t) => t,
         Err(e) => {
             error!("cannot read /proc/filesystems: {}", E(e));
@@ -372,7 +360,7 @@ pub fn mount(
     if let (Some(fs), Some(l)) = (detected, loader) {
         if !fstypes::candidates(known, false).any(|k| k == fs) {
             let mut name = [0u8; 32];
-            if let Some(alias) = join(&mut name, &[b"fs-", fs]) {
+            if let Some(alias) = files::join(&mut name, &[b"fs-", fs]) {
                 l.request(alias);
                 l.finish_all();
             }
@@ -430,12 +418,4 @@ pub fn mount(
         None => error!("cannot mount root {}: no filesystem type to try", B(root)),
     }
     Err(())
-}
-
-/// Copy `s` into `buf` with a NUL; `None` if it does not fit.
-pub fn cstr<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
-    let dst = buf.get_mut(..s.len())?;
-    dst.copy_from_slice(s);
-    *buf.get_mut(s.len())? = 0;
-    CStr::from_bytes_with_nul(buf.get(..=s.len())?).ok()
 }
