@@ -36,11 +36,18 @@ fn mkmodboot(args: &[&str]) -> Output {
         .expect("run mkmodboot")
 }
 
-/// A file to stand for `/init`: no blob embedded in it.
-fn fake_init() -> PathBuf {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compressed-tree-init");
-    std::fs::write(&path, b"#!/bin/sh\nexit 1\n").unwrap();
-    path
+/// The x86_64 init (no blob embedded in it), as `initramfs/build-init`
+/// builds it: mkmodboot refuses an image whose init is not modboot's.
+fn init() -> PathBuf {
+    static P: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let out = Command::new(common::root().join("initramfs/build-init"))
+            .output()
+            .expect("run initramfs/build-init");
+        assert!(out.status.success(), "build-init failed");
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+    .clone()
 }
 
 /// An image made by `mkmodboot image` with `args`, unpacked: its module
@@ -60,7 +67,7 @@ fn image(tree: &Path, args: &[&str]) -> Image {
             .unwrap_or("x")
             .replace("::", "-")
     ));
-    let init = fake_init();
+    let init = init();
     let mut all = vec![
         "image",
         "--tree",
@@ -341,7 +348,7 @@ fn blob_command_names_the_stored_paths() {
 fn image_follows_the_paths_of_a_finished_blob() {
     let tree = compressed_tree("zst");
     let made = image(&tree, &["virtio_blk", "--module-compression", "gzip"]);
-    let init = std::fs::read(fake_init()).unwrap();
+    let init = std::fs::read(init()).unwrap();
     let mut spec = made.spec.clone();
     let archive = image::build(&init, &spec, None, &tree).unwrap();
     let files = read_newc(&archive.to_newc());
@@ -356,7 +363,7 @@ fn image_follows_the_paths_of_a_finished_blob() {
 }
 
 /// A small tree: virtio_ring and virtio, as the compressed tree has them,
-/// with `modules.dep` written for them.
+/// with `modules.dep` written for them, and the tree's built-ins.
 fn small_tree(ext: &str, name: &str) -> PathBuf {
     let big = compressed_tree(ext);
     let release = big.file_name().unwrap().to_str().unwrap().to_string();
@@ -378,6 +385,10 @@ fn small_tree(ext: &str, name: &str) -> PathBuf {
         dep += &format!("{path}: {}\n", deps.join(" "));
     }
     std::fs::write(dir.join("modules.dep"), dep).unwrap();
+    // The built-ins, so that the image can mount a root (ext4 is built in).
+    for f in ["modules.builtin", "modules.builtin.modinfo"] {
+        std::fs::copy(big.join(f), dir.join(f)).unwrap();
+    }
     dir
 }
 
@@ -411,7 +422,7 @@ fn damaged_modules_fail_the_build_naming_the_file() {
                 .unwrap();
             assert!(!test.success(), "{tool} -t accepts the damaged {name}");
 
-            let init = fake_init();
+            let init = init();
             let out_file = dir.join("img");
             let mut args = vec![
                 "image",
@@ -426,7 +437,7 @@ fn damaged_modules_fail_the_build_naming_the_file() {
             args.extend_from_slice(extra);
             let out = mkmodboot(&args);
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+            assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
             assert!(
                 stderr.contains(&format!("{}: ", victim.display())),
                 "{name}: the error names the file: {stderr}"

@@ -74,8 +74,16 @@ struct SelectionArgs {
     /// Do not pack the generic set, whatever the configuration says
     #[arg(long)]
     no_generic: bool,
+    /// Pack what this machine's root needs: the devices from its block device
+    /// up (their modaliases, resolved against the tree) and its filesystem
+    /// [conf: hostonly]
+    #[arg(long, overrides_with = "no_hostonly")]
+    hostonly: bool,
+    /// Not host-only, whatever the configuration says
+    #[arg(long)]
+    no_hostonly: bool,
     /// Root filesystem types to pack (default: ext4 and this machine's root
-    /// filesystem, unless --generic or --all) [conf: rootfs]
+    /// filesystem, unless --generic, --all or --hostonly) [conf: rootfs]
     #[arg(long, value_name = "TYPE[,TYPE...]", value_delimiter = ',')]
     rootfs: Vec<String>,
     /// modprobe.d directory or file (repeatable; kmod's order); the tree's
@@ -95,7 +103,9 @@ struct SelectionArgs {
     #[arg(long, value_name = "FORMAT", value_parser = parse_kernel_decompress)]
     kernel_decompress: Option<KernelDecompress>,
     /// How to store .xz/.zst modules that kernel cannot load: plain, gzip, or
-    /// auto (gzip if the kernel decompresses gzip, else plain) [conf: module_compression]
+    /// auto (gzip if the kernel decompresses gzip, else plain); none: every
+    /// module decompressed, even those the kernel could load as they are
+    /// [conf: module_compression]
     #[arg(long, value_name = "HOW", value_parser = parse_module_compression)]
     module_compression: Option<ModuleCompression>,
     /// Read this configuration file instead of the installed modboot.conf and modboot.conf.d
@@ -118,7 +128,7 @@ fn parse_kernel_decompress(w: &str) -> Result<KernelDecompress, String> {
 }
 
 fn parse_module_compression(w: &str) -> Result<ModuleCompression, String> {
-    ModuleCompression::parse(w).ok_or_else(|| "auto, plain or gzip".into())
+    ModuleCompression::parse(w).ok_or_else(|| "auto, plain, gzip or none".into())
 }
 
 fn parse_compress(w: &str) -> Result<Format, String> {
@@ -141,6 +151,13 @@ struct ImageOptions {
     /// Pack the file SOURCE at PATH in the image (repeatable) [conf: add]
     #[arg(long, value_name = "PATH=SOURCE", value_parser = conf::parse_add)]
     add: Vec<(String, PathBuf)>,
+    /// Where the firmware that packed modules ask for, and CPU microcode, come
+    /// from (default: /lib/firmware) [conf: firmware_dir]
+    #[arg(long, value_name = "DIR")]
+    firmware_dir: Option<PathBuf>,
+    /// No early CPU microcode (x86) [conf: microcode]
+    #[arg(long)]
+    no_microcode: bool,
 }
 
 #[derive(Args)]
@@ -254,10 +271,13 @@ struct Settings {
     deflate: Deflate,
     kernel_decompress: Option<KernelDecompress>,
     module_compression: ModuleCompression,
+    hostonly: bool,
     init: Option<PathBuf>,
     compress: Format,
     compress_level: Option<i32>,
     add: Vec<(String, PathBuf)>,
+    firmware_dir: PathBuf,
+    microcode: bool,
 }
 
 /// The configuration file(s) a build reads: `--conf FILE`, none with
@@ -336,6 +356,18 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
     } else {
         Some(s.rootfs.iter().filter(|t| !t.is_empty()).cloned().collect())
     };
+    let hostonly = if s.hostonly {
+        true
+    } else if s.no_hostonly {
+        false
+    } else {
+        c.hostonly.unwrap_or(false)
+    };
+    let firmware_dir = image
+        .and_then(|i| i.firmware_dir.clone())
+        .or(c.firmware_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("/lib/firmware"));
+    let microcode = !image.is_some_and(|i| i.no_microcode) && c.microcode.unwrap_or(true);
     let (init, compress, compress_level, add) = match image {
         Some(i) => (
             i.init.clone(),
@@ -367,10 +399,13 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
             .module_compression
             .or(c.module_compression)
             .unwrap_or_default(),
+        hostonly,
         init,
         compress,
         compress_level,
         add,
+        firmware_dir,
+        microcode,
     })
 }
 
@@ -427,9 +462,12 @@ fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
     if s.generic {
         pack.extend(select::generic_names(tree));
     }
+    if s.hostonly {
+        pack.extend(hostonly(tree, &config)?);
+    }
     let (rootfs, rootfs_default) = match &s.rootfs {
         Some(r) => (r.clone(), false),
-        None if s.generic || s.all => (Vec::new(), false),
+        None if s.generic || s.all || s.hostonly => (Vec::new(), false),
         None => {
             let read = |p| std::fs::read_to_string(p).unwrap_or_default();
             (
@@ -478,7 +516,9 @@ fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
             lines.concat()
         ));
     }
-    for b in sel.builtin.iter().filter(|b| !rootfs_names.contains(b)) {
+    // Built-ins named by the user (not by a rule) are worth a word.
+    let named = |b: &String| s.names.iter().chain(&s.pack).any(|n| &n.name == b);
+    for b in sel.builtin.iter().filter(|b| named(b)) {
         note(&format!(
             "{b} is built into kernel {}; nothing to load",
             tree.release
@@ -510,6 +550,45 @@ fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
     }
     note(&about);
     Ok(sel)
+}
+
+/// What this machine's root needs (`host::hostonly`), resolved against
+/// `tree`, told one line a module; the names to pack.
+fn hostonly(tree: &ModTree, config: &Config) -> Result<Vec<String>, String> {
+    use modboot::host::hostonly::{self, RootDevice};
+    let mountinfo = "/proc/self/mountinfo";
+    let text = std::fs::read_to_string(mountinfo).map_err(|e| format!("{mountinfo}: {e}"))?;
+    let root = hostonly::root_mount(&text).ok_or_else(|| format!("{mountinfo}: no mount on /"))?;
+    let device = hostonly::root_device(Path::new("/sys"), &root)?;
+    let spec = select::full_spec(tree, config, &[]);
+    let bytes = emit::emit_with(&spec, Deflate::Never)?;
+    let payload = payload_of(&bytes)?;
+    let picked = hostonly::pick(&Resolver::new(checked(&payload)?, b""), &root, &device);
+    match &device {
+        RootDevice::Block { disk, .. } => note(&format!(
+            "host-only: the root is {} ({}) on disk {disk}",
+            root.source, root.fstype
+        )),
+        RootDevice::None => note(&format!(
+            "host-only: the root ({} on {}) is on no block device: no storage driver to pick",
+            root.fstype, root.source
+        )),
+    }
+    for line in &picked.report {
+        note(&format!("host-only: {line}"));
+    }
+    if picked.unmatched > 0 {
+        note(&format!(
+            "host-only: {} device{} on the root's path match{} no module (bridges and the like need none)",
+            picked.unmatched,
+            if picked.unmatched == 1 { "" } else { "s" },
+            if picked.unmatched == 1 { "es" } else { "" }
+        ));
+    }
+    for w in &picked.warnings {
+        note(&format!("warning: host-only: {w}"));
+    }
+    Ok(picked.names)
 }
 
 /// Decide how each module is stored and set the spec's paths to the stored
@@ -575,7 +654,17 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
                     s.init.as_ref().unwrap().display()
                 ));
             }
-            let spec = emit::decode(&checked(&payload_of(&embedded)?)?);
+            let payload = payload_of(&embedded)?;
+            let blob = checked(&payload)?;
+            if bootable::mountable(&Resolver::new(blob, b"")).is_empty() {
+                return Err(format!(
+                    "the blob embedded in {} can mount no root: no block filesystem is built into \
+                     kernel {} or packed (embed one: MODBOOT_PACK=fs-ext4, or mkimage --embed --rootfs)",
+                    s.init.as_ref().unwrap().display(),
+                    blob.release()
+                ));
+            }
+            let spec = emit::decode(&blob);
             let dir = dir
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
@@ -611,7 +700,16 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
         use std::os::unix::fs::PermissionsExt;
         archive.add_file(path, meta.permissions().mode() & 0o7777, read(source)?)?;
     }
-    let bytes = codec::compress(s.compress, s.compress_level, &archive.to_newc())?;
+    add_firmware(s, &tree, &spec, &mut archive)?;
+    let mut bytes = match (s.microcode, machine) {
+        (true, Some(62)) => early_microcode(s)?,
+        _ => Vec::new(),
+    };
+    bytes.extend(codec::compress(
+        s.compress,
+        s.compress_level,
+        &archive.to_newc(),
+    )?);
     output::replace(out, &bytes)?;
     note(&format!(
         "{}: {} modules for {}, blob {}, init for {}, {} image of {} bytes",
@@ -628,6 +726,77 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
         bytes.len()
     ));
     Ok(())
+}
+
+/// The firmware files the packed modules name (`host::firmware`); a
+/// missing one is a warning naming module and file.
+fn add_firmware(
+    s: &Settings,
+    tree: &ModTree,
+    spec: &BlobSpec,
+    archive: &mut cpio::Archive,
+) -> Result<(), String> {
+    use modboot::host::firmware;
+    let reads = firmware::kernel_reads(&tree.dir, &tree.release);
+    let (mut packed, mut missing) = (0, Vec::new());
+    let (wanted, warnings) = firmware::wanted(&tree.dir, spec)?;
+    for w in &warnings {
+        note(&format!("warning: {w}"));
+    }
+    for w in wanted {
+        match firmware::locate(&s.firmware_dir, &tree.release, &w.name) {
+            Some(found) => {
+                let (path, data) = firmware::packed(&found, &w.name, &reads)?;
+                archive.add_file(&path, 0o644, data)?;
+                packed += 1;
+            }
+            None => missing.push(w),
+        }
+    }
+    for w in &missing {
+        note(&format!(
+            "warning: possibly missing firmware {} for module {} (not in {})",
+            w.name,
+            w.module,
+            s.firmware_dir.display()
+        ));
+    }
+    if packed > 0 {
+        note(&format!(
+            "{packed} firmware files from {}",
+            s.firmware_dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The uncompressed early archive of CPU microcode (`host::microcode`), or
+/// nothing, told either way.
+fn early_microcode(s: &Settings) -> Result<Vec<u8>, String> {
+    use modboot::host::microcode;
+    let cpu = if s.hostonly {
+        let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        Some(microcode::cpu(&text).ok_or("/proc/cpuinfo: no vendor, family, model and stepping")?)
+    } else {
+        None
+    };
+    let files = microcode::early_files(&s.firmware_dir, cpu.as_ref())?;
+    if files.is_empty() {
+        note(&format!(
+            "no CPU microcode{} in {}/intel-ucode or amd-ucode (Debian's intel-microcode and \
+             amd64-microcode packages install it; --no-microcode to say you know)",
+            cpu.as_ref().map_or(String::new(), |c| format!(
+                " for this {} CPU (family {:#x}, model {:#x}, stepping {:#x})",
+                c.vendor, c.family, c.model, c.stepping
+            )),
+            s.firmware_dir.display()
+        ));
+        return Ok(Vec::new());
+    }
+    for (path, data) in &files {
+        note(&format!("early microcode: {path}, {} bytes", data.len()));
+    }
+    microcode::early_archive(&files)
 }
 
 fn cmd_image(a: &ImageArgs) -> Result<ExitCode, String> {
@@ -653,9 +822,17 @@ fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
     let mut failed = 0;
     for v in &versions {
         let out = paths::initrd(&a.bootdir, v);
-        if let Err(e) = build_image(&s, Some(&a.moddir.join(v)), &out) {
-            note(&format!("{}: not written: {e}", out.display()));
-            failed += 1;
+        let built = build_image(&s, Some(&a.moddir.join(v)), &out);
+        match built {
+            // One kernel: its error is the one message.
+            Err(e) if versions.len() == 1 => {
+                return Err(format!("{}: not written: {e}", out.display()));
+            }
+            Err(e) => {
+                note(&format!("{}: not written: {e}", out.display()));
+                failed += 1;
+            }
+            Ok(()) => {}
         }
     }
     if failed > 0 {
@@ -738,12 +915,14 @@ fn print_blob(stored: &[u8]) -> Result<BlobSpec, String> {
 /// its blob, and what the boot list resolves to.
 fn inspect_image(path: &Path) -> Result<ExitCode, String> {
     let bytes = read(path)?;
-    let members = cpio::read_image(&bytes, &codec::decompress)
+    let (members, forms) = cpio::read_image(&bytes, &codec::decompress)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let format = match Format::detect(&bytes) {
-        Format::Plain => "uncompressed",
-        f => f.kernel_name().unwrap_or("?"),
-    };
+    // "gzip", or "uncompressed + zstd" for an early archive before the main one.
+    let format = forms
+        .iter()
+        .map(|f| f.kernel_name().unwrap_or("uncompressed"))
+        .collect::<Vec<_>>()
+        .join(" + ");
     out!(
         "image {}: {} bytes, {format}, {} entries",
         path.display(),

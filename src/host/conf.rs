@@ -48,6 +48,12 @@ pub struct Conf {
     pub add: Option<Vec<(String, PathBuf)>>,
     pub kernel_decompress: Option<KernelDecompress>,
     pub module_compression: Option<ModuleCompression>,
+    /// Pick what this machine's root needs (`hostonly`).
+    pub hostonly: Option<bool>,
+    /// Where firmware and CPU microcode come from (`firmware_dir`).
+    pub firmware_dir: Option<PathBuf>,
+    /// Early CPU microcode (`microcode`).
+    pub microcode: Option<bool>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -69,7 +75,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "PATH=SOURCE: SOURCE (an absolute path) packed at PATH",
     ),
     ("kernel_decompress", "none, gzip, xz or zstd"),
-    ("module_compression", "auto, plain or gzip"),
+    ("module_compression", "auto, plain, gzip or none"),
+    ("hostonly", "yes or no"),
+    ("firmware_dir", "an absolute path"),
+    ("microcode", "yes or no"),
 ];
 
 /// The image compressions `compress` and `--compress` take: zstd, gzip, xz,
@@ -225,13 +234,25 @@ impl Conf {
                 }
                 list(&mut self.add, append, items);
             }
-            "generic" => {
+            "generic" | "hostonly" | "microcode" => {
                 let w = one(key, append, words)?;
-                self.generic = Some(match w {
+                let yes = match w {
                     "yes" | "true" | "1" => true,
                     "no" | "false" | "0" => false,
                     _ => return Err(bad("yes or no", w)),
-                });
+                };
+                *match key {
+                    "generic" => &mut self.generic,
+                    "hostonly" => &mut self.hostonly,
+                    _ => &mut self.microcode,
+                } = Some(yes);
+            }
+            "firmware_dir" => {
+                let w = one(key, append, words)?;
+                if !w.starts_with('/') {
+                    return Err(bad("not an absolute path", w));
+                }
+                self.firmware_dir = Some(PathBuf::from(w));
             }
             "compress" => {
                 let w = one(key, append, words)?;
@@ -250,8 +271,10 @@ impl Conf {
             }
             "module_compression" => {
                 let w = one(key, append, words)?;
-                self.module_compression =
-                    Some(ModuleCompression::parse(w).ok_or_else(|| bad("auto, plain or gzip", w))?);
+                self.module_compression = Some(
+                    ModuleCompression::parse(w)
+                        .ok_or_else(|| bad("auto, plain, gzip or none", w))?,
+                );
             }
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
@@ -335,9 +358,11 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(Conf::default().parse("f", text).unwrap_err(), want);
         }
-        let e = Conf::default().parse("f", "\nhostonly = yes").unwrap_err();
+        let e = Conf::default()
+            .parse("f", "\nearly_cpio = yes")
+            .unwrap_err();
         assert!(
-            e.starts_with("f:2: unknown key \"hostonly\" (the keys: modules, pack"),
+            e.starts_with("f:2: unknown key \"early_cpio\" (the keys: modules, pack"),
             "{e}"
         );
     }

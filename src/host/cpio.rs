@@ -221,22 +221,25 @@ impl Member {
 /// compressed (gzip, xz, zstd), with zero padding between them: an
 /// uncompressed early archive (CPU microcode) followed by the compressed
 /// main one, or one archive. `decompress` undoes one compressed segment
-/// (it must consume it whole: the image ends with it).
+/// (it must consume it whole: the image ends with it). Also returns each
+/// archive's form, in order (`Plain` for an uncompressed one).
 pub fn read_image(
     mut b: &[u8],
     decompress: &dyn Fn(crate::compression::Format, &[u8]) -> Result<Vec<u8>, String>,
-) -> Result<Vec<Member>, String> {
+) -> Result<(Vec<Member>, Vec<crate::compression::Format>), String> {
     use crate::compression::Format;
     let mut out = Vec::new();
+    let mut forms = Vec::new();
     let mut offset = 0usize;
     loop {
         let zeros = b.iter().take_while(|&&c| c == 0).count();
         b = &b[zeros..];
         offset += zeros;
         if b.is_empty() {
-            return Ok(out);
+            return Ok((out, forms));
         }
         if b.starts_with(b"070701") || b.starts_with(b"070702") {
+            forms.push(Format::Plain);
             let used = read_newc(b, &mut out)
                 .map_err(|e| format!("cpio archive at byte {offset}: {e}"))?;
             b = &b[used..];
@@ -249,6 +252,7 @@ pub fn read_image(
                 "byte {offset}: neither a cpio archive nor gzip, xz or zstd data"
             ));
         }
+        forms.push(format);
         let plain = decompress(format, b).map_err(|e| format!("byte {offset}: {e}"))?;
         let mut rest = &plain[..];
         while !rest.is_empty() {
@@ -262,7 +266,7 @@ pub fn read_image(
             })?;
             rest = &rest[used..];
         }
-        return Ok(out);
+        return Ok((out, forms));
     }
 }
 
@@ -349,10 +353,11 @@ mod tests {
     fn reader_reads_what_the_writer_wrote() {
         let gunzip = |f, d: &[u8]| super::super::codec::decompress(f, d);
         let a = sample();
-        let plain = read_image(&a.to_newc(), &gunzip).unwrap();
+        let (plain, forms) = read_image(&a.to_newc(), &gunzip).unwrap();
+        assert_eq!(forms, [crate::compression::Format::Plain]);
         let paths: Vec<_> = plain.iter().map(|m| m.path.as_str()).collect();
         assert_eq!(paths, a.paths().collect::<Vec<_>>());
-        assert_eq!(read_image(&a.to_gzip(), &gunzip).unwrap(), plain);
+        assert_eq!(read_image(&a.to_gzip(), &gunzip).unwrap().0, plain);
         let mut early = Archive::new();
         early
             .add_file(
@@ -363,7 +368,9 @@ mod tests {
             .unwrap();
         let mut both = early.to_newc();
         both.extend_from_slice(&a.to_gzip());
-        let members = read_image(&both, &gunzip).unwrap();
+        let (members, forms) = read_image(&both, &gunzip).unwrap();
+        use crate::compression::Format;
+        assert_eq!(forms, [Format::Plain, Format::Gzip]);
         assert_eq!(members.len(), plain.len() + 4);
         assert_eq!(members[3].data, b"ucode");
         assert_eq!(members[3].type_char(), '-');

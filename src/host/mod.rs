@@ -17,7 +17,10 @@
 //!   an installed modboot and a Debian system keep their files;
 //! - [`elf`] reads ELF headers and `.modinfo`; [`bootable`] checks what an
 //!   image needs to boot (release, init, a root filesystem, compression);
-//! - [`output`] replaces an output file atomically.
+//! - [`output`] replaces an output file atomically;
+//! - [`hostonly`] picks what the running machine's root needs from its
+//!   `/sys`; [`firmware`] finds the firmware packed modules ask for;
+//!   [`microcode`] makes the early CPU microcode archive.
 //!
 //! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
 //! `codec`: their decoders are no build dependencies).
@@ -28,7 +31,10 @@ pub mod conf;
 pub mod cpio;
 pub mod elf;
 pub mod emit;
+pub mod firmware;
+pub mod hostonly;
 pub mod image;
+pub mod microcode;
 pub mod modprobe_d;
 pub mod modstore;
 pub mod modtree;

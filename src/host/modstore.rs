@@ -154,15 +154,20 @@ pub enum ModuleCompression {
     /// Decompressed and gzipped again (`gzip -9n`'s kind): `x.ko.gz`; the
     /// kernel inflates it if it can, the init otherwise.
     Gzip,
+    /// Every module decompressed, even one the kernel could load as it is:
+    /// nothing is decompressed at boot, at the cost of a larger image (the
+    /// trade-off is measured per architecture in README.md).
+    None,
 }
 
 impl ModuleCompression {
-    /// The words of `--module-compression`: `auto`, `plain`, `gzip`.
+    /// The words of `--module-compression`: `auto`, `plain`, `gzip`, `none`.
     pub fn parse(word: &str) -> Option<Self> {
         Some(match word {
             "auto" => ModuleCompression::Auto,
             "plain" => ModuleCompression::Plain,
             "gzip" => ModuleCompression::Gzip,
+            "none" => ModuleCompression::None,
             _ => return None,
         })
     }
@@ -179,6 +184,9 @@ impl Storage {
     /// The form to store a module in, given its form `from` and its first
     /// bytes `head` (16 are enough).
     pub fn stored_form(self, from: Format, head: &[u8]) -> Format {
+        if self.compression == ModuleCompression::None {
+            return Format::Plain;
+        }
         if self.kernel.loads(from, head) || from == Format::Gzip {
             return from;
         }
@@ -338,6 +346,16 @@ mod tests {
         }
         assert_eq!(form(storage("xz", "plain"), XZ_CRC32), Format::Xz);
         assert_eq!(form(storage("zstd", "plain"), ZSTD), Format::Zstd);
+    }
+
+    #[test]
+    fn none_stores_every_module_decompressed() {
+        for kernel in ["none", "gzip", "xz", "zstd"] {
+            let s = storage(kernel, "none");
+            for head in [ELF, GZIP, XZ_CRC32, ZSTD] {
+                assert_eq!(form(s, head), Format::Plain, "{kernel}");
+            }
+        }
     }
 
     #[test]

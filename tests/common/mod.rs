@@ -36,16 +36,34 @@ pub fn std_kernel() -> &'static Kernel {
     K.get_or_init(|| fetch("linux-image-amd64"))
 }
 
+/// A Debian kernel of any architecture and suite (`qemu/kernel META ARCH
+/// SUITE`: ARCH amd64, arm64, riscv64; SUITE bookworm, trixie).
+pub fn kernel_of(meta: &str, arch: &str, suite: &str) -> Kernel {
+    fetch_with(&[meta, arch, suite])
+}
+
 fn fetch(meta: &str) -> Kernel {
+    fetch_with(&[meta])
+}
+
+fn fetch_with(args: &[&str]) -> Kernel {
     let out = Command::new(root().join("qemu/kernel"))
-        .arg(meta)
+        .args(args)
         .stderr(Stdio::inherit())
         .output()
         .expect("run qemu/kernel");
-    assert!(out.status.success(), "qemu/kernel failed");
+    assert!(out.status.success(), "qemu/kernel {args:?} failed");
     let tree = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
     let release = tree.file_name().unwrap().to_str().unwrap().to_string();
-    let vmlinuz = tree.join(format!("../../../boot/vmlinuz-{release}"));
+    // <root>/boot beside <root>/lib/modules/<release>, taken lexically (lib
+    // may be a link to usr/lib); riscv64's image is vmlinux-<release> (an
+    // EFI image QEMU boots as it is).
+    let boot = tree.ancestors().nth(3).unwrap().join("boot");
+    let vmlinuz = ["vmlinuz", "vmlinux"]
+        .map(|n| boot.join(format!("{n}-{release}")))
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| boot.join(format!("vmlinuz-{release}")));
     assert!(vmlinuz.is_file(), "{} missing", vmlinuz.display());
     Kernel { vmlinuz, tree }
 }
