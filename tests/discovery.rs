@@ -423,6 +423,28 @@ fn generic_image_finds_partuuid_on_gpt_nvme() {
     c.expect_modules(&[]);
 }
 
+/// A root on an MBR logical partition, by `PARTUUID=SSSSSSSS-05` as the
+/// kernel numbers it: the init follows the extended boot records (the first
+/// lies 2 MiB into the disk, past the head it probes).
+#[test]
+fn partuuid_of_an_mbr_logical_partition() {
+    let disk = rootdisk("mbr-logical", "mbr-logical-ext4", "modboot-mbr");
+    let partuuid = disk.get("partuuid");
+    assert!(partuuid.ends_with("-05"), "{partuuid}");
+    let c = Boot {
+        name: "partuuid-mbr-logical",
+        image: &images().generic,
+        machine: "pc",
+        disk: (Bus::VirtioBlk, &disk.path),
+        append: &format!("root=PARTUUID={partuuid}"),
+    }
+    .run();
+    c.expect(&format!(
+        "modboot: root device PARTUUID={partuuid} is /dev/vda5 (ext4)"
+    ));
+    expect_root(&c, "/dev/vda5", "ext4");
+}
+
 /// No rootfstype=: the superblock says btrfs, which the kernel lacks, so the
 /// init loads `fs-btrfs` (btrfs, its dependencies and softdeps) before it
 /// mounts.

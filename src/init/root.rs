@@ -250,13 +250,23 @@ fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PRO
     ) else {
         return false;
     };
-    let Ok(n) = read_head(dev, head) else {
+    let Ok(fd) = rustix::fs::open(dev, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
         return false;
     };
+    // The table at the start; a logical partition's extended boot records
+    // one sector each, up to its own.
+    let Ok(n) = rustix::io::pread(&fd, &mut head[..], 0) else {
+        return false;
+    };
+    let mut ebr = |at: u64, buf: &mut [u8; 512]| rustix::io::pread(&fd, buf, at) == Ok(512);
     let mut hit = false;
-    blkid::partitions(head.get(..n).unwrap_or(&[]), sector as usize, &mut |p| {
-        hit |= p.number == number && root.is_partition(&p);
-    });
+    blkid::partitions(
+        head.get(..n).unwrap_or(&[]),
+        sector as usize,
+        &mut ebr,
+        number,
+        &mut |p| hit |= p.number == number && root.is_partition(&p),
+    );
     hit
 }
 
