@@ -64,20 +64,21 @@ const MAX_DCODES: usize = 32;
 const MAX_BITS: usize = 15;
 
 /// A canonical Huffman code: how many codes of each length, and the symbols
-/// in code order.
-struct Huffman<const N: usize> {
+/// in code order. One size for the three kinds of code (code lengths,
+/// literals/lengths, distances), so that its functions are compiled once.
+struct Huffman {
     count: [u16; MAX_BITS + 1],
-    symbol: [u16; N],
+    symbol: [u16; MAX_LCODES],
 }
 
-impl<const N: usize> Huffman<N> {
+impl Huffman {
     /// The code for symbols with these code lengths (0: no code). Returns
     /// it and how many codes are left unused: 0 for a complete code, more
     /// for an incomplete one; `None` for an over-subscribed one.
     fn new(lengths: &[u8]) -> Option<(Self, i32)> {
         let mut h = Huffman {
             count: [0; MAX_BITS + 1],
-            symbol: [0; N],
+            symbol: [0; MAX_LCODES],
         };
         for &l in lengths {
             *h.count.get_mut(l as usize)? += 1;
@@ -147,7 +148,8 @@ impl State<'_, '_> {
     /// One symbol of code `h`, read a bit at a time: codes of each length
     /// are consecutive, so a code of `len` bits is that length's if it is
     /// below the first code of the next length.
-    fn decode<const N: usize>(&mut self, h: &Huffman<N>) -> Result<usize, Error> {
+    #[inline(never)]
+    fn decode(&mut self, h: &Huffman) -> Result<usize, Error> {
         // Up to 16 bits in the buffer first (fewer at the end of the
         // input), then walk them without a call per bit.
         while self.bitcnt < 16 {
@@ -231,7 +233,7 @@ impl State<'_, '_> {
         for &i in ORDER.iter().take(ncode) {
             lengths[i as usize] = self.bits(3)? as u8;
         }
-        let lencode = match Huffman::<19>::new(lengths.get(..19).unwrap_or(&[])) {
+        let lencode = match Huffman::new(lengths.get(..19).unwrap_or(&[])) {
             Some((h, 0)) => h,
             _ => return Err(Error::Corrupt),
         };
@@ -270,8 +272,8 @@ impl State<'_, '_> {
     /// lengths (at [`MAX_LCODES`]).
     fn block(&mut self, lengths: &[u8; MAX_LCODES + MAX_DCODES], nlen: usize) -> Result<(), Error> {
         let (lit, dist) = lengths.split_at(MAX_LCODES);
-        let lencode = Huffman::<MAX_LCODES>::usable(lit.get(..nlen).unwrap_or(&[]))?;
-        let distcode = Huffman::<MAX_DCODES>::usable(dist)?;
+        let lencode = Huffman::usable(lit.get(..nlen).unwrap_or(&[]))?;
+        let distcode = Huffman::usable(dist)?;
         loop {
             let sym = self.decode(&lencode)?;
             if sym < 256 {
