@@ -4,7 +4,8 @@
 //! `root=PARTUUID=`/`PARTLABEL=`.
 //!
 //! Filesystems: ext2/ext3/ext4 (told apart by their feature flags as blkid
-//! does), xfs, btrfs, vfat (FAT12/16/32), squashfs, erofs. Partition tables:
+//! does), xfs, btrfs, vfat (FAT12/16/32), squashfs, erofs, iso9660 (its
+//! volume identifier as the label; no UUID). Partition tables:
 //! GPT (unique GUID and name per entry) and MBR (the disk signature and the
 //! partition number, `SSSSSSSS-PP`; primary partitions, and logical ones in
 //! their extended partition, numbered as the kernel numbers them).
@@ -29,6 +30,7 @@ pub enum FsType {
     Vfat,
     Squashfs,
     Erofs,
+    Iso9660,
 }
 
 impl FsType {
@@ -43,6 +45,7 @@ impl FsType {
             FsType::Vfat => "vfat",
             FsType::Squashfs => "squashfs",
             FsType::Erofs => "erofs",
+            FsType::Iso9660 => "iso9660",
         }
     }
 }
@@ -176,6 +179,7 @@ pub fn probe(head: &[u8]) -> Option<Superblock<'_>> {
         .or_else(|| probe_erofs(head))
         .or_else(|| probe_squashfs(head))
         .or_else(|| probe_vfat(head))
+        .or_else(|| probe_iso9660(head))
 }
 
 fn probe_ext(head: &[u8]) -> Option<Superblock<'_>> {
@@ -241,6 +245,18 @@ fn probe_erofs(head: &[u8]) -> Option<Superblock<'_>> {
         fstype: FsType::Erofs,
         uuid: nonzero(bytes16(head, SB + 48)?),
         label: label(head, SB + 64, 16),
+    })
+}
+
+fn probe_iso9660(head: &[u8]) -> Option<Superblock<'_>> {
+    // The primary volume descriptor: sector 16 of 2048 bytes, type 1,
+    // "CD001"; its volume identifier (32 bytes, space-padded) is blkid's
+    // LABEL. Its UUID (blkid's, from the creation date) is not read.
+    const PVD: usize = 16 * 2048;
+    (head.get(PVD..PVD + 6)? == b"\x01CD001").then(|| Superblock {
+        fstype: FsType::Iso9660,
+        uuid: None,
+        label: label(head, PVD + 40, 32),
     })
 }
 

@@ -101,6 +101,16 @@ fn superblocks_read_as_blkid_reads_them() {
             format!("mksquashfs {t} IMG -quiet -noappend >/dev/null"),
         ),
         ("erofs", format!("mkfs.erofs --quiet -U{uuid} IMG {t}")),
+        // No ISO writer among the tools: the primary volume descriptor and
+        // the set terminator at sectors 16 and 17, as mkisofs lays them out.
+        (
+            "iso9660",
+            "truncate -s 1M IMG && \
+             printf '\\001CD001\\001' | dd of=IMG bs=1 seek=32768 conv=notrunc status=none && \
+             printf '%-32s' MODBOOT_ISO | dd of=IMG bs=1 seek=32808 conv=notrunc status=none && \
+             printf '\\377CD001\\001' | dd of=IMG bs=1 seek=34816 conv=notrunc status=none"
+                .into(),
+        ),
     ];
     for (name, cmd) in &cases {
         let img = scratch(&format!("{name}.img"));

@@ -157,7 +157,8 @@ impl From<usize> for Arg<'_> {
 }
 
 impl Line {
-    fn arg(&mut self, a: Arg<'_>) {
+    /// Append one argument as [`emit`] would.
+    pub fn arg(&mut self, a: Arg<'_>) {
         match a {
             Arg::Text(t) => self.push(t),
             Arg::Num(n) => self.push_u64(n),

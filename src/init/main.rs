@@ -118,10 +118,11 @@ pub fn main(args: sys::Args) -> ! {
     if let Some(l) = loader.as_ref() {
         let s = l.sum;
         info!(
-            "modules: {} loaded, {} already present, {} failed, in {}",
+            "modules: {} loaded, {} already present, {} failed, {} not for this machine, in {}",
             s.loaded,
             s.present,
             s.failed,
+            s.nodev,
             kmsg::Ms(clock::since(start))
         );
     }

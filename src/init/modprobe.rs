@@ -58,7 +58,7 @@ pub fn main(args: &Args) -> ! {
             s.present,
             s.failed
         );
-        ok &= found && !loader.resolved(arg).1;
+        ok &= found && !loader.resolved(arg).failed;
     }
     sys::exit(if ok { 0 } else { 1 })
 }

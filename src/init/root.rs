@@ -18,7 +18,7 @@
 //! given, as with the kernel's own root mount.
 
 use crate::{clock, coldplug, files};
-use crate::kmsg::{B, E, Ms};
+use crate::kmsg::{self, B, E, Ms};
 use crate::modload::Loader;
 use crate::uevents::Uevents;
 use core::ffi::CStr;
@@ -241,33 +241,39 @@ fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PRO
     let (_, Some(disk)) = (parts.next(), parts.next()) else {
         return false;
     };
-    let mut sector_buf = [0u8; 16];
     let mut disk_path = [0u8; DEVNAME_MAX];
-    let (Some(sector), Some(dev)) = (
-        sysfs_attr(disk, b"queue/logical_block_size", &mut sector_buf)
-            .and_then(modboot::cmdline::parse_u32),
-        files::join(&mut disk_path, &[b"/dev/", disk]),
-    ) else {
+    let Some(dev) = files::join(&mut disk_path, &[b"/dev/", disk]) else {
         return false;
     };
+    let mut hit = false;
+    with_table(dev, head, number, &mut |p| {
+        hit |= p.number == number && root.is_partition(&p)
+    });
+    hit
+}
+
+/// Read the partition table of disk `dev` (`/dev/NAME`): `f` gets each of
+/// its partitions numbered up to `last`. The table is at the start; a
+/// logical partition's extended boot records are read one sector each, up
+/// to its own.
+fn with_table(
+    dev: &[u8],
+    head: &mut [u8; blkid::PROBE_LEN],
+    last: u32,
+    f: &mut dyn FnMut(blkid::Partition<'_>),
+) {
+    let mut sector_buf = [0u8; 16];
+    let sector = sysfs_attr(dev.get(5..).unwrap_or(b""), b"queue/logical_block_size", &mut sector_buf)
+        .and_then(modboot::cmdline::parse_u32)
+        .unwrap_or(512);
     let Ok(fd) = rustix::fs::open(dev, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
-        return false;
+        return;
     };
-    // The table at the start; a logical partition's extended boot records
-    // one sector each, up to its own.
     let Ok(n) = rustix::io::pread(&fd, &mut head[..], 0) else {
-        return false;
+        return;
     };
     let mut ebr = |at: u64, buf: &mut [u8; 512]| rustix::io::pread(&fd, buf, at) == Ok(512);
-    let mut hit = false;
-    blkid::partitions(
-        head.get(..n).unwrap_or(&[]),
-        sector as usize,
-        &mut ebr,
-        number,
-        &mut |p| hit |= p.number == number && root.is_partition(&p),
-    );
-    hit
+    blkid::partitions(head.get(..n).unwrap_or(&[]), sector as usize, &mut ebr, last, f);
 }
 
 /// `/sys/class/block/NAME/ATTR`, trimmed.
@@ -323,8 +329,25 @@ fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
     if !any {
         error!("no block device present at all");
     }
+    // Devices without a driver: those that can lead to storage named, the
+    // others counted (ACPI objects, the PC speaker... rarely have a driver
+    // in an initramfs).
+    let mut others = 0u32;
     coldplug::walk(&mut |d| {
-        if loader.is_some_and(|l| l.resolved(d.modalias).0 > 0) {
+        let r = loader.map(|l| l.resolved(d.modalias));
+        if let Some(driver) = r.as_ref().and_then(|r| r.blacklisted) {
+            return error!(
+                "no driver for {} device {}: its driver {} is blacklisted (modprobe.blacklist=, rd.driver.blacklist= or modprobe.d)",
+                B(d.bus),
+                B(d.name),
+                driver
+            );
+        }
+        if r.is_some_and(|r| r.objects > 0) {
+            return; // its driver loaded, or its failure was said
+        }
+        if !modboot::devices::leads_to_storage(d.modalias) {
+            others += 1;
             return;
         }
         error!(
@@ -334,15 +357,25 @@ fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
             B(d.modalias)
         );
     });
+    if others > 0 {
+        error!(
+            "{} more devices have no driver in the blob, none of them a way to storage",
+            others
+        );
+    }
 }
 
 /// Mount the root found on [`NEW_ROOT`], trying each candidate filesystem
-/// type until one mounts. Every failure is logged before `Err` is returned.
+/// type until one mounts. Every failure is logged before `Err` is returned:
+/// each type tried and why it failed, in one line (`ENODEV`: the kernel has
+/// no such filesystem, and the line says whether the image has its
+/// `fs-TYPE` module), then what the device holds if it is no filesystem
+/// ([`not_a_filesystem`]).
 #[inline(never)]
 pub fn mount(
     found: &Found,
     bp: &BootParams<'_>,
-    loader: Option<&mut Loader<'_>>,
+    mut loader: Option<&mut Loader<'_>>,
 ) -> Result<(), ()> {
     let root = found.path();
     let _ = rustix::fs::mkdir(NEW_ROOT, Mode::from_raw_mode(0o755));
@@ -367,9 +400,9 @@ pub fn mount(
         .fstype
         .filter(|_| bp.rootfstype.is_none())
         .map(|fs| fs.name().as_bytes());
-    if let (Some(fs), Some(l)) = (detected, loader) {
+    let mut name = [0u8; 64];
+    if let (Some(fs), Some(l)) = (detected, loader.as_deref_mut()) {
         if !fstypes::candidates(known, false).any(|k| k == fs) {
-            let mut name = [0u8; 32];
             if let Some(alias) = files::join(&mut name, &[b"fs-", fs]) {
                 l.request(alias);
                 l.finish_all();
@@ -384,7 +417,11 @@ pub fn mount(
         .into_iter()
         .chain(fstypes::candidates(types, from_cmdline).filter(|&t| Some(t) != detected));
     let mut read_only = !bp.read_write;
-    let mut last: Option<(&[u8], Errno)> = None;
+    let mut why = kmsg::Line::start(kmsg::ERR);
+    why.push(b"cannot mount root ");
+    why.push(root);
+    why.push(b":");
+    let mut sep: &[u8] = b" ";
     for fstype in candidates {
         loop {
             let mut flags = MountFlags::SILENT;
@@ -412,20 +449,59 @@ pub fn mount(
                     read_only = true;
                 }
                 Err(e) => {
-                    last = Some((fstype, e));
+                    why.push(sep);
+                    sep = b", ";
+                    why.push(fstype);
+                    why.push(b": ");
+                    why.arg(E(e).into());
+                    let alias = files::join(&mut name, &[b"fs-", fstype]).unwrap_or(b"");
+                    if e == Errno::NODEV && !loader.as_deref().is_some_and(|l| l.resolved(alias).objects > 0) {
+                        why.push(b" (no ");
+                        why.push(alias);
+                        why.push(b" module in the image)");
+                    }
                     break;
                 }
             }
         }
     }
-    match last {
-        Some((fstype, e)) => error!(
-            "cannot mount root {}: last tried {}: {}",
-            B(root),
-            B(fstype),
-            E(e)
-        ),
-        None => error!("cannot mount root {}: no filesystem type to try", B(root)),
+    if sep == b" " {
+        why.push(b" no filesystem type to try");
+    }
+    why.finish();
+    if found.fstype.is_none() {
+        not_a_filesystem(found);
     }
     Err(())
+}
+
+/// What a root device with no filesystem modboot recognises holds, when
+/// that says what `root=` should have been: a partition table (its
+/// partitions by name and PARTUUID).
+fn not_a_filesystem(found: &Found) {
+    let dev = found.path();
+    let name = dev.get(5..).unwrap_or(b"");
+    let mut head = [0u8; blkid::PROBE_LEN];
+    let mut l = kmsg::Line::start(kmsg::ERR);
+    l.push(dev);
+    l.push(b" holds a partition table, not a filesystem: root= names one of its partitions:");
+    let mut any = false;
+    with_table(dev, &mut head, u32::MAX, &mut |p| {
+        // The kernel's partition names: a `p` before the number when the
+        // disk's name ends in a digit (nvme0n1p1, mmcblk0p1).
+        l.push(if any { b", " } else { b" " });
+        any = true;
+        l.push(dev);
+        if name.last().is_some_and(u8::is_ascii_digit) {
+            l.push(b"p");
+        }
+        l.push_u64(p.number as u64);
+        l.push(b" PARTUUID=");
+        let mut uuid = [0u8; 36];
+        let n = p.uuid.format(&mut uuid);
+        l.push(uuid.get(..n).unwrap_or(&[]));
+    });
+    if any {
+        l.finish();
+    }
 }
