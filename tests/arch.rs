@@ -38,12 +38,7 @@ struct Target {
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("arch")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir("arch", name)
 }
 
 fn run(cmd: &mut Command) -> String {

@@ -36,18 +36,10 @@ fn mkmodboot(args: &[&str]) -> Output {
         .expect("run mkmodboot")
 }
 
-/// The x86_64 init (no blob embedded in it), as `initramfs/build-init`
-/// builds it: mkmodboot refuses an image whose init is not modboot's.
+/// The x86_64 init (no blob embedded in it): mkmodboot refuses an image
+/// whose init is not modboot's.
 fn init() -> PathBuf {
-    static P: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    P.get_or_init(|| {
-        let out = Command::new(common::root().join("initramfs/build-init"))
-            .output()
-            .expect("run initramfs/build-init");
-        assert!(out.status.success(), "build-init failed");
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
-    .clone()
+    common::x86_init().to_path_buf()
 }
 
 /// An image made by `mkmodboot image` with `args`, unpacked: its module

@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::root;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -41,26 +40,11 @@ fn ok(o: &Output) -> String {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("generator")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The x86_64 init, as `initramfs/build-init` builds it (for `target`).
-fn init(target: &str) -> PathBuf {
-    let out = Command::new(root().join("initramfs/build-init"))
-        .args(["--target", target])
-        .output()
-        .expect("run initramfs/build-init");
-    assert!(out.status.success(), "build-init: {}", stderr(&out));
-    PathBuf::from(stdout(&out).trim())
+    common::scratch_dir("generator", name)
 }
 
 fn x86_init() -> PathBuf {
-    init("x86_64-unknown-linux-musl")
+    common::x86_init().to_path_buf()
 }
 
 fn s(p: &Path) -> &str {
@@ -150,7 +134,7 @@ fn an_init_that_cannot_run_the_image_is_refused() {
         &image(busybox),
         "/bin/busybox: an executable, but not modboot's init",
     );
-    let arm = init("aarch64-unknown-linux-musl");
+    let arm = common::init_for("aarch64-unknown-linux-musl");
     refused(
         &image(&arm),
         &format!(

@@ -17,6 +17,38 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The init built by `initramfs/build-init` for a Rust target triple (the
+/// x86_64 one: `x86_64-unknown-linux-musl`); its path.
+pub fn init_for(target: &str) -> PathBuf {
+    let out = Command::new(root().join("initramfs/build-init"))
+        .args(["--target", target])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run initramfs/build-init");
+    assert!(
+        out.status.success(),
+        "initramfs/build-init --target {target} failed"
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// The x86_64 init, built once per test crate.
+pub fn x86_init() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| init_for("x86_64-unknown-linux-musl"))
+}
+
+/// An empty scratch directory `GROUP/NAME` under the test target's
+/// temporary directory (emptied if it was there).
+pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(group)
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 /// Debian's cloud kernel (`qemu/kernel` fetches it once) and its plain
 /// module tree.
 pub struct Kernel {
