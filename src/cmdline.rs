@@ -500,7 +500,11 @@ mod tests {
             let f = BootParams::parse(cl.as_bytes()).on_failure(shell);
             let by = f.by.map(|p| {
                 let v = p.value.map(|v| String::from_utf8(v.to_vec()).unwrap());
-                format!("{}={}", String::from_utf8(p.key.to_vec()).unwrap(), v.unwrap_or_default())
+                format!(
+                    "{}={}",
+                    String::from_utf8(p.key.to_vec()).unwrap(),
+                    v.unwrap_or_default()
+                )
             });
             (f.shell, f.then, by)
         };
@@ -510,8 +514,14 @@ mod tests {
         assert_eq!(on("root=/dev/vda", false), (false, Then::Halt, None));
         assert_eq!(on("rd.shell=0", true), (false, Then::Halt, None));
         // panic=, as the kernel and initramfs-tools read it; the last wins.
-        assert_eq!(on("panic=-1 panic=3", true), (false, Then::Reboot(3), by("panic=3")));
-        assert_eq!(on("panic=3 panic=-1", false), (false, Then::Reboot(0), by("panic=-1")));
+        assert_eq!(
+            on("panic=-1 panic=3", true),
+            (false, Then::Reboot(3), by("panic=3"))
+        );
+        assert_eq!(
+            on("panic=3 panic=-1", false),
+            (false, Then::Reboot(0), by("panic=-1"))
+        );
         assert_eq!(on("panic=0", true), (false, Then::Halt, by("panic=0")));
         // rd.emergency= comes first; rd.shell adds the shell before it.
         assert_eq!(
@@ -522,7 +532,10 @@ mod tests {
             on("rd.shell rd.emergency=halt panic=1", true),
             (true, Then::Halt, by("rd.emergency=halt"))
         );
-        assert_eq!(on("rd.shell panic=5", false), (false, Then::Reboot(5), by("panic=5")));
+        assert_eq!(
+            on("rd.shell panic=5", false),
+            (false, Then::Reboot(5), by("panic=5"))
+        );
         // An unknown value is reported and changes nothing.
         let bp = BootParams::parse(b"panic=2 rd.emergency=explode");
         assert_eq!(bp.emergency, None);

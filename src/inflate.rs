@@ -250,17 +250,17 @@ impl State<'_, '_> {
                 _ => (0, 11 + self.bits(7)?),
             };
             for _ in 0..repeat {
-                *lengths.get_mut(i).filter(|_| i < nlen + ndist).ok_or(Error::Corrupt)? = value;
+                *lengths
+                    .get_mut(i)
+                    .filter(|_| i < nlen + ndist)
+                    .ok_or(Error::Corrupt)? = value;
                 i += 1;
             }
         }
         // Literal/length code lengths first, then distance ones, moved up
         // to where `block` expects them.
         lengths.copy_within(nlen..nlen + ndist, MAX_LCODES);
-        lengths
-            .get_mut(nlen..MAX_LCODES)
-            .unwrap_or(&mut [])
-            .fill(0);
+        lengths.get_mut(nlen..MAX_LCODES).unwrap_or(&mut []).fill(0);
         if lengths[256] == 0 {
             return Err(Error::Corrupt); // no end-of-block code
         }
@@ -329,7 +329,14 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let words: [&[u8]; 6] = [b"modalias ", b"virtio_blk ", b"\0", b"pci:v*d*", b"ext4", b"\n"];
+        let words: [&[u8]; 6] = [
+            b"modalias ",
+            b"virtio_blk ",
+            b"\0",
+            b"pci:v*d*",
+            b"ext4",
+            b"\n",
+        ];
         let mut v = Vec::with_capacity(len);
         while v.len() < len {
             let r = next();
@@ -345,8 +352,17 @@ mod tests {
     fn check(data: &[u8], level: u8) {
         let packed = miniz_oxide::deflate::compress_to_vec(data, level);
         let mut out = vec![0u8; data.len()];
-        assert_eq!(inflate(&packed, &mut out), Ok(data.len()), "level {level}, {} bytes", data.len());
-        assert!(out == data, "level {level}, {} bytes: output differs", data.len());
+        assert_eq!(
+            inflate(&packed, &mut out),
+            Ok(data.len()),
+            "level {level}, {} bytes",
+            data.len()
+        );
+        assert!(
+            out == data,
+            "level {level}, {} bytes: output differs",
+            data.len()
+        );
         if !data.is_empty() {
             let mut short = vec![0u8; data.len() - 1];
             assert_eq!(inflate(&packed, &mut short), Err(Error::NoRoom));

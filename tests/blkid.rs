@@ -212,8 +212,7 @@ fn partition_tables_read_as_sfdisk_wrote_them() {
         };
         let mut got: Vec<Partition<'_>> = Vec::new();
         assert!(
-            blkid::partitions(&bytes, sector, &mut read, u32::MAX, &mut |p| got
-                .push(p)),
+            blkid::partitions(&bytes, sector, &mut read, u32::MAX, &mut |p| got.push(p)),
             "{name}: no table found"
         );
         let numbers: Vec<u32> = got.iter().map(|p| p.number).collect();
@@ -256,6 +255,12 @@ fn partition_tables_read_as_sfdisk_wrote_them() {
     let fat = scratch("vfat16.img");
     if fat.exists() {
         let mut no_read = |_: u64, _: &mut [u8; 512]| false;
-        assert!(!blkid::partitions(&head(&fat), 512, &mut no_read, u32::MAX, &mut |_| {}));
+        assert!(!blkid::partitions(
+            &head(&fat),
+            512,
+            &mut no_read,
+            u32::MAX,
+            &mut |_| {}
+        ));
     }
 }

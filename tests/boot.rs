@@ -219,7 +219,11 @@ fn expect_end(c: &Console, kernel_line: Option<&str>) {
     match kernel_line {
         Some(line) => {
             c.expect(line);
-            assert!(c.exited, "the VM did not end by itself; see {}", c.log.display());
+            assert!(
+                c.exited,
+                "the VM did not end by itself; see {}",
+                c.log.display()
+            );
         }
         None => {
             c.expect_not("reboot: ");
@@ -281,8 +285,12 @@ fn panic_n_reboots_n_seconds_after_the_line() {
         "rebooted {waited:.3} s after the line; see {}",
         c.log.display()
     );
-    let total = c.time_of("reboot: Restarting system") - c.time_of("modboot: modboot 0.1.0 starting");
-    assert!(total < 1.0 + 3.0 + 2.0, "{total:.3} s after modboot started");
+    let total =
+        c.time_of("reboot: Restarting system") - c.time_of("modboot: modboot 0.1.0 starting");
+    assert!(
+        total < 1.0 + 3.0 + 2.0,
+        "{total:.3} s after modboot started"
+    );
 }
 
 /// rd.emergency=poweroff wins over qemu/boot's panic=-1: a power-off.
@@ -319,6 +327,72 @@ fn rd_emergency_halt_wins_over_panic() {
     expect_no_root(&c, 1);
     c.expect("modboot: cannot continue the boot: halting (rd.emergency=halt)");
     expect_end(&c, None);
+}
+
+/// rd.break with a rescue image: the shell starts on the console with the
+/// root mounted on /root, runs what is typed into it, and leaving it goes
+/// on to the real init.
+#[test]
+fn rd_break_gives_the_rescue_shell_with_the_root_mounted() {
+    let a = artifacts();
+    let c = Boot {
+        name: "rd-break",
+        kernel: "kernel",
+        image: a.get("image_rescue"),
+        disk: true,
+        append: "root=/dev/vda rd.break",
+        // The echoed command has `$((6*7))`; only the shell prints 42.
+        script: &[(
+            "modboot: rd.break: starting the rescue shell",
+            "echo RESCUE-$((6*7)) $(grep -c ' /root ext4 ' /proc/mounts) $(ls /root/bin/alt-init)\nexit\n",
+        )],
+        ..Default::default()
+    }
+    .run();
+    c.expect(
+        "modboot: rd.break: starting the rescue shell /bin/sh on the console, the root on /root; \
+         leave it to go on with the boot",
+    );
+    c.expect("RESCUE-42 1 /root/bin/alt-init");
+    assert!(
+        c.position("RESCUE-42 1") < c.position("GUEST: MARKER modboot-root-ok"),
+        "the boot went on before the shell ended; see {}",
+        c.log.display()
+    );
+    c.expect("GUEST: init /sbin/init");
+}
+
+/// rd.shell on a failed boot: the rescue shell first, then the policy
+/// (rd.emergency=poweroff) when it ends.
+#[test]
+fn rd_shell_on_a_failed_boot_then_the_policy() {
+    let a = artifacts();
+    let c = Boot {
+        name: "rd-shell",
+        kernel: "kernel",
+        image: a.get("image_rescue"),
+        append: "root=/dev/vda rootdelay=1 rd.shell rd.emergency=poweroff",
+        until: Some((
+            "modboot: cannot continue the boot: powering off",
+            Duration::from_secs(10),
+        )),
+        script: &[(
+            "modboot: cannot continue the boot: starting the rescue shell",
+            "echo SHELL-$((2+3)) $(ls /bin/sh)\nexit\n",
+        )],
+        ..Default::default()
+    }
+    .run();
+    expect_no_root(&c, 1);
+    c.expect("modboot: cannot continue the boot: starting the rescue shell /bin/sh on the console");
+    c.expect("SHELL-5 /bin/sh");
+    let off = "modboot: cannot continue the boot: powering off now (rd.emergency=poweroff)";
+    assert!(
+        c.position("SHELL-5") < c.position(off),
+        "the policy came before the shell ended; see {}",
+        c.log.display()
+    );
+    expect_end(&c, Some("reboot: Power down"));
 }
 
 /// README.md's image ("Using it for your kernel": virtio.list and

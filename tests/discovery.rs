@@ -513,7 +513,11 @@ fn xfs_root_with_rootfstype_is_loaded_on_the_kernels_request() {
     c.expect("modboot: root device LABEL=modboot-xfs is /dev/vda (xfs)");
     c.expect("modboot: modprobe fs-xfs (asked by the kernel): found");
     // The blob is named once, by the boot; each request is one line.
-    let blob_lines = c.lines.iter().filter(|l| l.contains("modboot: blob:")).count();
+    let blob_lines = c
+        .lines
+        .iter()
+        .filter(|l| l.contains("modboot: blob:"))
+        .count();
     assert_eq!(blob_lines, 1, "see {}", c.log.display());
     assert!(
         c.position("modboot: loaded xfs in") < c.position("modprobe fs-xfs (asked by the kernel)"),
@@ -620,17 +624,29 @@ fn no_driver_for_the_pci_function_is_named_by_modalias() {
         .lines
         .iter()
         .skip(c.position("did not appear within 3 s"))
-        .filter(|l| l.contains("modboot: no driver for ") || l.contains(" more devices have no driver"))
+        .filter(|l| {
+            l.contains("modboot: no driver for ") || l.contains(" more devices have no driver")
+        })
         .collect();
     let names = |l: &str, modalias: &str| {
         l.contains("modboot: no driver for pci device ")
-            && l.ends_with(&format!(": nothing in the blob matches its modalias {modalias}"))
+            && l.ends_with(&format!(
+                ": nothing in the blob matches its modalias {modalias}"
+            ))
     };
     assert!(
         report.len() == 3
-            && names(report[0], "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80")
-            && names(report[1], "pci:v00001AF4d00001004sv00001AF4sd00000008bc01sc00i00")
-            && report[2].contains(" more devices have no driver in the blob, none of them a way to storage"),
+            && names(
+                report[0],
+                "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80"
+            )
+            && names(
+                report[1],
+                "pci:v00001AF4d00001004sv00001AF4sd00000008bc01sc00i00"
+            )
+            && report[2].contains(
+                " more devices have no driver in the blob, none of them a way to storage"
+            ),
         "the report should name the IDE and virtio-scsi PCI functions, then count the rest: {report:#?}; see {}",
         c.log.display()
     );
@@ -651,8 +667,12 @@ fn mount_failure_names_the_missing_filesystem_module() {
     }
     .run();
     c.expect("modboot: root device /dev/vda is /dev/vda (btrfs)");
-    c.expect("modboot: cannot load fs-btrfs: no module, alias or built-in of that name in the blob");
-    let line = c.after("modboot: cannot mount root /dev/vda: ").unwrap_or("");
+    c.expect(
+        "modboot: cannot load fs-btrfs: no module, alias or built-in of that name in the blob",
+    );
+    let line = c
+        .after("modboot: cannot mount root /dev/vda: ")
+        .unwrap_or("");
     assert!(
         line.starts_with("btrfs: ENODEV (no fs-btrfs module in the image), ")
             && ["ext3: EINVAL", "ext2: EINVAL", "ext4: EINVAL"]
@@ -685,7 +705,9 @@ fn iso9660_root_is_recognised_and_its_missing_module_named() {
     }
     .run();
     c.expect("modboot: root device LABEL=MODBOOT_ISO is /dev/vda (iso9660)");
-    c.expect("modboot: cannot mount root /dev/vda: iso9660: ENODEV (no fs-iso9660 module in the image)");
+    c.expect(
+        "modboot: cannot mount root /dev/vda: iso9660: ENODEV (no fs-iso9660 module in the image)",
+    );
 }
 
 /// A whole partitioned disk as root=: the mount fails (no filesystem), and

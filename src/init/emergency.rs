@@ -139,7 +139,10 @@ fn power(cmd: RebootCommand) -> ! {
     rustix::fs::sync();
     let _ = rustix::termios::tcdrain(sys::console());
     if let Err(e) = rustix::system::reboot(cmd) {
-        error!("the kernel refused to reboot or power off: {}; halting", E(e));
+        error!(
+            "the kernel refused to reboot or power off: {}; halting",
+            E(e)
+        );
     }
     halt()
 }

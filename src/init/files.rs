@@ -61,7 +61,10 @@ pub fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
             s
         }
         Err(e) => {
-            error!("cannot read /proc/cmdline: {}; using defaults", crate::kmsg::E(e));
+            error!(
+                "cannot read /proc/cmdline: {}; using defaults",
+                crate::kmsg::E(e)
+            );
             &[]
         }
     }

@@ -20,7 +20,11 @@ pub const INFO: u8 = 6;
 
 /// Make `/dev/kmsg` the log (until then, lines go to the console).
 pub fn open() -> Result<(), Errno> {
-    let fd = rustix::fs::open(c"/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let fd = rustix::fs::open(
+        c"/dev/kmsg",
+        OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     sys::set_log_fd(fd);
     Ok(())
 }

@@ -24,8 +24,8 @@
 //! other install command cannot run here, so the module is loaded directly.
 
 use crate::kmsg::{B, E, Ms};
-use crate::{clock, files};
 use crate::sys::{self, Mapping};
+use crate::{clock, files};
 use core::ffi::CStr;
 use modboot::blob::{Blob, Module};
 use modboot::cmdline;

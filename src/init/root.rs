@@ -17,10 +17,10 @@
 //! `rootflags=` is the mount data, and the root is read-only unless `rw` is
 //! given, as with the kernel's own root mount.
 
-use crate::{clock, coldplug, files};
 use crate::kmsg::{self, B, E, Ms};
 use crate::modload::Loader;
 use crate::uevents::Uevents;
+use crate::{clock, coldplug, files};
 use core::ffi::CStr;
 use modboot::blkid::{self, FsType, Superblock};
 use modboot::cmdline::BootParams;
@@ -263,9 +263,13 @@ fn with_table(
     f: &mut dyn FnMut(blkid::Partition<'_>),
 ) {
     let mut sector_buf = [0u8; 16];
-    let sector = sysfs_attr(dev.get(5..).unwrap_or(b""), b"queue/logical_block_size", &mut sector_buf)
-        .and_then(modboot::cmdline::parse_u32)
-        .unwrap_or(512);
+    let sector = sysfs_attr(
+        dev.get(5..).unwrap_or(b""),
+        b"queue/logical_block_size",
+        &mut sector_buf,
+    )
+    .and_then(modboot::cmdline::parse_u32)
+    .unwrap_or(512);
     let Ok(fd) = rustix::fs::open(dev, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
         return;
     };
@@ -273,7 +277,13 @@ fn with_table(
         return;
     };
     let mut ebr = |at: u64, buf: &mut [u8; 512]| rustix::io::pread(&fd, buf, at) == Ok(512);
-    blkid::partitions(head.get(..n).unwrap_or(&[]), sector as usize, &mut ebr, last, f);
+    blkid::partitions(
+        head.get(..n).unwrap_or(&[]),
+        sector as usize,
+        &mut ebr,
+        last,
+        f,
+    );
 }
 
 /// `/sys/class/block/NAME/ATTR`, trimmed.
@@ -455,7 +465,11 @@ pub fn mount(
                     why.push(b": ");
                     why.arg(E(e).into());
                     let alias = files::join(&mut name, &[b"fs-", fstype]).unwrap_or(b"");
-                    if e == Errno::NODEV && !loader.as_deref().is_some_and(|l| l.resolved(alias).objects > 0) {
+                    if e == Errno::NODEV
+                        && !loader
+                            .as_deref()
+                            .is_some_and(|l| l.resolved(alias).objects > 0)
+                    {
                         why.push(b" (no ");
                         why.push(alias);
                         why.push(b" module in the image)");

@@ -210,8 +210,7 @@ unsafe extern "C" fn on_fault(sig: core::ffi::c_int, info: *const usize, _: *con
     // installed (only `catch_faults` stores it).
     unsafe {
         let addr = info.add(2).read();
-        let report: fn(usize, usize) -> ! =
-            core::mem::transmute(ON_FAULT.load(Ordering::Relaxed));
+        let report: fn(usize, usize) -> ! = core::mem::transmute(ON_FAULT.load(Ordering::Relaxed));
         report(sig as usize, addr)
     }
 }

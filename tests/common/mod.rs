@@ -131,8 +131,9 @@ pub fn run_boot(
 }
 
 /// [`run_boot`], typing into the serial console: for each `(after, text)`
-/// of `script`, in order, `text` is written to the console once a line
-/// containing `after` has appeared (`cmd` must have `--serial-input`).
+/// of `script`, in order, `text` is written to the console a second after a
+/// line containing `after` has appeared (time for the shell that line
+/// announces to start; `cmd` must have `--serial-input`).
 pub fn run_boot_typing(
     mut cmd: Command,
     log: PathBuf,
@@ -181,6 +182,7 @@ pub fn run_boot_typing(
                 }
                 while let Some((_, text)) = script.next_if(|(after, _)| line.contains(after)) {
                     use std::io::Write;
+                    std::thread::sleep(Duration::from_secs(1));
                     let input = stdin.as_mut().expect("--serial-input");
                     input.write_all(text.as_bytes()).unwrap();
                     input.flush().unwrap();
