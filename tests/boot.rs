@@ -168,6 +168,56 @@ fn boots_to_the_real_root_with_the_blob_in_the_image() {
     c.expect_not("modboot: cannot");
     c.expect_not("could not be deleted");
     c.expect_not("Attempted to kill init");
+    boot_chart_of(&c);
+}
+
+/// `mkmodboot chart` of a real boot's console: a lane for each load that
+/// ran at once (the default 4 workers at most), a box for each load the log
+/// names, and the milestones.
+fn boot_chart_of(c: &Console) {
+    let svg = c.log.with_extension("svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_mkmodboot"))
+        .arg("chart")
+        .arg(&c.log)
+        .arg("-o")
+        .arg(&svg)
+        .output()
+        .expect("run mkmodboot chart");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let lanes = text.matches("<g class=\"lane\"").count();
+    assert!(
+        (1..=4).contains(&lanes),
+        "{lanes} lanes in {}",
+        svg.display()
+    );
+    assert_eq!(
+        text.matches("<rect class=\"load\"").count(),
+        c.loaded().len()
+    );
+    for name in c.loaded() {
+        assert!(
+            text.contains(&format!("<title>{name} ")),
+            "{name} not drawn"
+        );
+    }
+    for m in [
+        "kernel runs /init (0.0 ms)",
+        "root device found (",
+        "root mounted (",
+        "hand-over to /sbin/init (",
+        "real init runs (",
+    ] {
+        assert!(
+            text.contains(m),
+            "milestone {m:?} missing from {}",
+            svg.display()
+        );
+    }
 }
 
 #[test]

@@ -48,6 +48,8 @@ enum Command {
     ShowDepends(ShowDependsArgs),
     /// Show what an image, a blob or an init holds
     Inspect(InspectArgs),
+    /// Draw a boot's console or dmesg log as an SVG timeline (loads on their lanes, milestones)
+    Chart(ChartArgs),
 }
 
 /// Which modules an image or blob holds and loads; each replaces the
@@ -253,6 +255,19 @@ struct InspectArgs {
     /// An init binary with an embedded blob
     #[arg(long, value_name = "FILE")]
     init: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ChartArgs {
+    /// The log: a serial console capture or `dmesg` output of a modboot boot
+    #[arg(value_name = "LOG")]
+    log: PathBuf,
+    /// Where to write the SVG (replaced atomically)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+    /// The chart's title (default: the log's file name)
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
 }
 
 /// Print to standard output; a reader that went away (`| head`) is not an
@@ -1042,6 +1057,30 @@ fn cmd_inspect(a: &InspectArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_chart(a: &ChartArgs) -> Result<ExitCode, String> {
+    use modboot::host::chart;
+    let bytes = read(&a.log)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let boot = chart::parse(&text)
+        .ok_or_else(|| format!("{}: no modboot line in this log", a.log.display()))?;
+    let title = a.title.clone().unwrap_or_else(|| {
+        a.log
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
+    output::replace(&a.output, chart::svg(&boot, &title).as_bytes())?;
+    note(&format!(
+        "{}: {} loads on {} lanes, {} milestones",
+        a.output.display(),
+        boot.loads.len(),
+        boot.lanes,
+        boot.milestones.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -1050,6 +1089,7 @@ fn main() -> ExitCode {
         Command::Update(a) => cmd_update(a),
         Command::ShowDepends(a) => cmd_show_depends(a),
         Command::Inspect(a) => cmd_inspect(a),
+        Command::Chart(a) => cmd_chart(a),
     };
     match result {
         Ok(code) => code,

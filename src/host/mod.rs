@@ -21,12 +21,14 @@
 //! - [`hostonly`] picks what the running machine's root needs from its
 //!   `/sys`; [`firmware`] finds the firmware packed modules ask for;
 //!   [`microcode`] makes the early CPU microcode archive; [`rescue`]
-//!   checks the rescue shell an image can carry.
+//!   checks the rescue shell an image can carry;
+//! - [`chart`] draws a boot's log as an SVG timeline.
 //!
 //! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
 //! `codec`: their decoders are no build dependencies).
 
 pub mod bootable;
+pub mod chart;
 pub mod codec;
 pub mod conf;
 pub mod cpio;
