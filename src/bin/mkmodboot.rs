@@ -106,8 +106,10 @@ struct SelectionArgs {
     kernel_decompress: Option<KernelDecompress>,
     /// How to store .xz/.zst modules that kernel cannot load: plain, gzip, or
     /// auto (gzip if the kernel decompresses gzip, else plain); none: every
-    /// module decompressed, even those the kernel could load as they are
-    /// [conf: module_compression]
+    /// module decompressed, even those the kernel could load as they are;
+    /// compressed: every module compressed, in the kernel's own format if it
+    /// decompresses modules, else gzip (for --compress none: only what a boot
+    /// loads is ever decompressed) [conf: module_compression]
     #[arg(long, value_name = "HOW", value_parser = parse_module_compression)]
     module_compression: Option<ModuleCompression>,
     /// Read this configuration file instead of the installed modboot.conf and modboot.conf.d
@@ -130,7 +132,7 @@ fn parse_kernel_decompress(w: &str) -> Result<KernelDecompress, String> {
 }
 
 fn parse_module_compression(w: &str) -> Result<ModuleCompression, String> {
-    ModuleCompression::parse(w).ok_or_else(|| "auto, plain, gzip or none".into())
+    ModuleCompression::parse(w).ok_or_else(|| "auto, plain, gzip, compressed or none".into())
 }
 
 fn parse_compress(w: &str) -> Result<Format, String> {

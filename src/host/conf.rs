@@ -78,7 +78,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "PATH=SOURCE: SOURCE (an absolute path) packed at PATH",
     ),
     ("kernel_decompress", "none, gzip, xz or zstd"),
-    ("module_compression", "auto, plain, gzip or none"),
+    ("module_compression", "auto, plain, gzip, compressed or none"),
     ("hostonly", "yes or no"),
     ("firmware_dir", "an absolute path"),
     ("microcode", "yes or no"),
@@ -288,7 +288,7 @@ impl Conf {
                 let w = one(key, append, words)?;
                 self.module_compression = Some(
                     ModuleCompression::parse(w)
-                        .ok_or_else(|| bad("auto, plain, gzip or none", w))?,
+                        .ok_or_else(|| bad("auto, plain, gzip, compressed or none", w))?,
                 );
             }
             _ => {

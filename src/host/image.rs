@@ -12,11 +12,11 @@
 //!
 //! A module's path in the blob is its stored path (`modstore::plan` chose
 //! it): `x.ko` is stored plain, `x.ko.gz` gzipped, `x.ko.xz` and `x.ko.zst`
-//! as the tree has them. Its file comes from the tree, in whatever form the
-//! tree has it ([`modstore::source_of`]); a compressed file is decoded and
-//! checked, then stored untouched if its form is the stored one, or
-//! decompressed (and gzipped again for `.gz`). The module's uncompressed
-//! bytes never change.
+//! xz (CRC-32 checks) and zstd. Its file comes from the tree, in whatever
+//! form the tree has it ([`modstore::source_of`]); a compressed file is
+//! decoded and checked, then stored untouched if its form is the stored
+//! one, or decompressed (and compressed again in the stored form). The
+//! module's uncompressed bytes never change.
 
 use super::codec;
 use super::cpio::Archive;
@@ -79,11 +79,8 @@ pub fn stored(data: Vec<u8>, to: Format) -> Result<Vec<u8>, String> {
         _ if to == from => Ok(data),
         Format::Plain => Ok(plain),
         Format::Gzip => Ok(codec::gzip(&plain)),
-        Format::Xz | Format::Zstd => Err(format!(
-            "the blob names a {} file, but the tree has it {}; \
-             mkmodboot writes plain and gzip only",
-            to.kernel_name().unwrap_or("plain"),
-            from.kernel_name().unwrap_or("plain")
-        )),
+        // In the kernel's own module format, for the kernel to decompress
+        // (xz with CRC-32 checks, which is what its decoder verifies).
+        Format::Xz | Format::Zstd => codec::compress(to, None, &plain),
     }
 }

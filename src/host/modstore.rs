@@ -154,6 +154,13 @@ pub enum ModuleCompression {
     /// Decompressed and gzipped again (`gzip -9n`'s kind): `x.ko.gz`; the
     /// kernel inflates it if it can, the init otherwise.
     Gzip,
+    /// Every module compressed, so that the image's archive needs no
+    /// compression of its own and RAM holds compressed modules: in the
+    /// kernel's own format when it decompresses modules (kept, or
+    /// recompressed into it: xz with CRC-32 checks, zstd), gzip otherwise
+    /// (the init inflates what it loads). Only the modules a boot loads
+    /// are ever decompressed.
+    Compressed,
     /// Every module decompressed, even one the kernel could load as it is:
     /// nothing is decompressed at boot, at the cost of a larger image (the
     /// trade-off is measured per architecture in README.md).
@@ -161,13 +168,15 @@ pub enum ModuleCompression {
 }
 
 impl ModuleCompression {
-    /// The words of `--module-compression`: `auto`, `plain`, `gzip`, `none`.
+    /// The words of `--module-compression`: `auto`, `plain`, `gzip`,
+    /// `compressed`, `none`.
     pub fn parse(word: &str) -> Option<Self> {
         Some(match word {
             "auto" => ModuleCompression::Auto,
             "plain" => ModuleCompression::Plain,
             "gzip" => ModuleCompression::Gzip,
             "none" => ModuleCompression::None,
+            "compressed" => ModuleCompression::Compressed,
             _ => return None,
         })
     }
@@ -184,8 +193,20 @@ impl Storage {
     /// The form to store a module in, given its form `from` and its first
     /// bytes `head` (16 are enough).
     pub fn stored_form(self, from: Format, head: &[u8]) -> Format {
-        if self.compression == ModuleCompression::None {
-            return Format::Plain;
+        match self.compression {
+            ModuleCompression::None => return Format::Plain,
+            ModuleCompression::Compressed => {
+                if from != Format::Plain && self.kernel.loads(from, head) {
+                    return from;
+                }
+                return match self.kernel {
+                    KernelDecompress::None => Format::Gzip,
+                    KernelDecompress::Gzip => Format::Gzip,
+                    KernelDecompress::Xz => Format::Xz,
+                    KernelDecompress::Zstd => Format::Zstd,
+                };
+            }
+            _ => {}
         }
         if self.kernel.loads(from, head) || from == Format::Gzip {
             return from;
@@ -346,6 +367,27 @@ mod tests {
         }
         assert_eq!(form(storage("xz", "plain"), XZ_CRC32), Format::Xz);
         assert_eq!(form(storage("zstd", "plain"), ZSTD), Format::Zstd);
+    }
+
+    #[test]
+    fn compressed_stores_every_module_in_a_form_something_decompresses() {
+        for head in [ELF, GZIP, XZ_CRC32, ZSTD] {
+            assert_eq!(
+                form(storage("none", "compressed"), head),
+                Format::Gzip,
+                "the init inflates"
+            );
+            assert_eq!(form(storage("gzip", "compressed"), head), Format::Gzip);
+        }
+        assert_eq!(form(storage("xz", "compressed"), XZ_CRC32), Format::Xz);
+        assert_eq!(
+            form(storage("xz", "compressed"), ELF),
+            Format::Xz,
+            "recompressed for the kernel"
+        );
+        assert_eq!(form(storage("xz", "compressed"), ZSTD), Format::Xz);
+        assert_eq!(form(storage("zstd", "compressed"), ELF), Format::Zstd);
+        assert_eq!(form(storage("zstd", "compressed"), GZIP), Format::Zstd);
     }
 
     #[test]
