@@ -25,6 +25,8 @@ mod compression;
 mod crc32;
 #[path = "src/glob.rs"]
 mod glob;
+#[path = "src/inflate.rs"]
+mod inflate;
 #[path = "src/kcmdline.rs"]
 mod kcmdline;
 #[path = "src/modname.rs"]
@@ -59,6 +61,7 @@ fn main() {
         "compression",
         "crc32",
         "glob",
+        "inflate",
         "kcmdline",
         "modname",
         "resolve",

@@ -4,12 +4,16 @@
 //! `root=PARTUUID=`/`PARTLABEL=`.
 //!
 //! Filesystems: ext2/ext3/ext4 (told apart by their feature flags as blkid
-//! does), xfs, btrfs, vfat (FAT12/16/32), squashfs, erofs. Partition tables:
+//! does), xfs, btrfs, vfat (FAT12/16/32), squashfs, erofs, iso9660 (its
+//! volume identifier as the label; no UUID). Partition tables:
 //! GPT (unique GUID and name per entry) and MBR (the disk signature and the
-//! partition number, `SSSSSSSS-PP`; primary partitions only).
+//! partition number, `SSSSSSSS-PP`; primary partitions, and logical ones in
+//! their extended partition, numbered as the kernel numbers them).
 //!
 //! Pure and allocation-free: the caller reads [`PROBE_LEN`] bytes from the
-//! start of the device (fewer for a smaller device) and hands them in.
+//! start of the device (fewer for a smaller device) and hands them in, and
+//! reads the extended boot records of logical partitions when asked
+//! ([`ReadAt`]).
 
 /// Bytes from the start of a device that the probes look at: btrfs keeps
 /// its superblock at 64 KiB; a GPT on 4 KiB sectors ends within it too.
@@ -26,6 +30,7 @@ pub enum FsType {
     Vfat,
     Squashfs,
     Erofs,
+    Iso9660,
 }
 
 impl FsType {
@@ -40,6 +45,7 @@ impl FsType {
             FsType::Vfat => "vfat",
             FsType::Squashfs => "squashfs",
             FsType::Erofs => "erofs",
+            FsType::Iso9660 => "iso9660",
         }
     }
 }
@@ -173,6 +179,7 @@ pub fn probe(head: &[u8]) -> Option<Superblock<'_>> {
         .or_else(|| probe_erofs(head))
         .or_else(|| probe_squashfs(head))
         .or_else(|| probe_vfat(head))
+        .or_else(|| probe_iso9660(head))
 }
 
 fn probe_ext(head: &[u8]) -> Option<Superblock<'_>> {
@@ -241,6 +248,18 @@ fn probe_erofs(head: &[u8]) -> Option<Superblock<'_>> {
     })
 }
 
+fn probe_iso9660(head: &[u8]) -> Option<Superblock<'_>> {
+    // The primary volume descriptor: sector 16 of 2048 bytes, type 1,
+    // "CD001"; its volume identifier (32 bytes, space-padded) is blkid's
+    // LABEL. Its UUID (blkid's, from the creation date) is not read.
+    const PVD: usize = 16 * 2048;
+    (head.get(PVD..PVD + 6)? == b"\x01CD001").then(|| Superblock {
+        fstype: FsType::Iso9660,
+        uuid: None,
+        label: label(head, PVD + 40, 32),
+    })
+}
+
 fn probe_squashfs(head: &[u8]) -> Option<Superblock<'_>> {
     // Version 4 ("hsqs", little-endian); squashfs has no UUID or label.
     (head.get(0..4)? == b"hsqs" && le16(head, 28) == 4).then_some(Superblock {
@@ -305,10 +324,26 @@ impl Partition<'_> {
     }
 }
 
+/// Reads the disk at a byte offset into the whole buffer; false if it
+/// cannot. The extended boot records of an MBR disk's logical partitions lie
+/// anywhere on it, most often beyond [`PROBE_LEN`].
+pub type ReadAt<'r> = dyn FnMut(u64, &mut [u8; 512]) -> bool + 'r;
+
 /// The partition table of a disk, given its first bytes and sector size:
 /// calls `f` for each partition in table order. Returns false when there is
 /// no table (or an MBR that only protects a GPT out of reach).
-pub fn partitions<'a>(head: &'a [u8], sector: usize, f: &mut dyn FnMut(Partition<'a>)) -> bool {
+///
+/// An MBR's logical partitions are numbered from 5 in the order of their
+/// extended boot records, as the kernel numbers them (`parse_extended()` of
+/// `block/partitions/msdos.c`): `read` fetches each record, one sector, and
+/// none is read for partitions numbered above `last`.
+pub fn partitions<'a>(
+    head: &'a [u8],
+    sector: usize,
+    read: &mut ReadAt<'_>,
+    last: u32,
+    f: &mut dyn FnMut(Partition<'a>),
+) -> bool {
     if le16(head, 510) != 0xAA55 {
         return false;
     }
@@ -325,25 +360,85 @@ pub fn partitions<'a>(head: &'a [u8], sector: usize, f: &mut dyn FnMut(Partition
     }
     let disk = le32(head, 440);
     let mut any = false;
-    for (i, e) in entries().enumerate() {
-        let kind = head.get(e + 4).copied().unwrap_or(0);
-        let (start, sectors) = (le32(head, e + 8) as u64, le32(head, e + 12) as u64);
-        // Empty slots and extended containers (logical partitions live
-        // outside the first sector) are not partitions to mount.
-        if kind == 0 || sectors == 0 || matches!(kind, 0x05 | 0x0f | 0x85) {
+    let mut next = 5;
+    let mut ebr = [0u8; 512];
+    for i in 0..4 {
+        let Some((first, size, extended)) = mbr_entry(head, 446 + 16 * i) else {
+            continue;
+        };
+        any = true;
+        if !extended {
+            mbr_partition(f, disk, i as u32 + 1, first, size);
             continue;
         }
-        any = true;
-        let number = i as u32 + 1;
-        f(Partition {
-            number,
-            start,
-            sectors,
-            uuid: Uuid::Mbr(disk, number as u8),
-            name_utf16: &[],
-        });
+        // The extended container itself is no partition to mount; its
+        // logical partitions, as `parse_extended()` finds them: in each
+        // extended boot record every non-extended entry is a partition
+        // (the third and fourth only inside the record's extent), relative
+        // to that record; the first extended entry links to the next
+        // record, relative to the extended partition. Sector arithmetic
+        // wraps, as the kernel's `sector_t` does. The kernel gives up after
+        // 100 records without a partition.
+        let (mut this, mut this_size, mut barren) = (first, size, 0);
+        while barren < 100
+            && next <= last
+            && read(this.wrapping_mul(sector as u64), &mut ebr)
+            && le16(&ebr, 510) == 0xAA55
+        {
+            barren += 1;
+            let mut link = None;
+            for j in 0..4 {
+                let Some((offs, sectors, extended)) = mbr_entry(&ebr, 446 + 16 * j) else {
+                    continue;
+                };
+                let start = this.wrapping_add(offs);
+                if extended {
+                    link = link.or(Some((offs, sectors)));
+                } else if next <= last
+                    && (j < 2
+                        || offs.wrapping_add(sectors) <= this_size
+                            && start >= first
+                            && start.wrapping_add(sectors) <= first.wrapping_add(size))
+                {
+                    mbr_partition(f, disk, next, start, sectors);
+                    next += 1;
+                    barren = 0;
+                }
+            }
+            let Some((offs, sectors)) = link else {
+                break;
+            };
+            (this, this_size) = (first.wrapping_add(offs), sectors);
+        }
     }
     any
+}
+
+/// The MBR entry at `at` of `table`: its start, its size, and whether it
+/// is an extended partition (DOS, Windows or Linux); `None` for an empty one.
+fn mbr_entry(table: &[u8], at: usize) -> Option<(u64, u64, bool)> {
+    let kind = *table.get(at + 4)?;
+    let (start, sectors) = (le32(table, at + 8) as u64, le32(table, at + 12) as u64);
+    (kind != 0 && sectors != 0).then_some((start, sectors, matches!(kind, 0x05 | 0x0f | 0x85)))
+}
+
+/// Hand MBR partition `number` to `f` (one call site for primary and
+/// logical partitions).
+#[inline(never)]
+fn mbr_partition<'a>(
+    f: &mut dyn FnMut(Partition<'a>),
+    disk: u32,
+    number: u32,
+    start: u64,
+    sectors: u64,
+) {
+    f(Partition {
+        number,
+        start,
+        sectors,
+        uuid: Uuid::Mbr(disk, number as u8),
+        name_utf16: &[],
+    })
 }
 
 fn gpt<'a>(head: &'a [u8], sector: usize, f: &mut dyn FnMut(Partition<'a>)) -> bool {

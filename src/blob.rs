@@ -290,13 +290,7 @@ impl<'a> Stored<'a> {
             return Ok(self.stored);
         }
         let out = buf.get_mut(..self.payload_len).ok_or(Error::NoRoom)?;
-        let n = miniz_oxide::inflate::decompress_slice_iter_to_slice(
-            out,
-            core::iter::once(self.stored),
-            false,
-            false,
-        )
-        .map_err(|_| Error::Inflate)?;
+        let n = crate::inflate::inflate(self.stored, out).map_err(|_| Error::Inflate)?;
         if n != self.payload_len {
             return Err(Error::Inflate);
         }

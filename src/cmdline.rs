@@ -113,6 +113,27 @@ impl<'a> Iterator for Params<'a> {
     }
 }
 
+/// What the init does once the boot cannot go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// Reboot after this many seconds (0: at once).
+    Reboot(u32),
+    PowerOff,
+    /// Stay as it is, PID 1 alive (the kernel's `panic=0`: wait forever).
+    Halt,
+}
+
+/// The failure policy for one boot ([`BootParams::on_failure`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnFailure<'a> {
+    /// Start the rescue shell first (the image has one).
+    pub shell: bool,
+    /// Then this.
+    pub then: Then,
+    /// The parameter that chose `then`; `None` for the default (halt).
+    pub by: Option<Param<'a>>,
+}
+
 /// The parameters modboot acts on. Where a key repeats, the last one wins, as
 /// with the kernel's own `__setup` handlers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -134,34 +155,115 @@ pub struct BootParams<'a> {
     /// `modboot.jobs=`: how many modules may load at once (1: one after
     /// another, in the init itself).
     pub jobs: Option<u32>,
-    /// The last parameter modboot recognised but could not use (a bad number).
-    pub invalid: Option<Param<'a>>,
+    /// `rd.emergency=reboot|poweroff|halt` (dracut's): what to do when the
+    /// boot cannot go on, and the parameter as given.
+    pub emergency: Option<(Then, Param<'a>)>,
+    /// `panic=N` read as the kernel reads it (`kstrtoint`, base 0): N > 0
+    /// reboots after N seconds, N < 0 at once, 0 halts (initramfs-tools'
+    /// `panic()`).
+    pub panic: Option<(Then, Param<'a>)>,
+    /// `rd.shell` (or `=1`, `=yes`...): the rescue shell on failure;
+    /// `rd.shell=0|no|off`: never (dracut's `getargbool`).
+    pub shell: Option<bool>,
+    /// `rd.break` (any stage): the rescue shell before switch_root, the root
+    /// mounted on `/root`.
+    pub rd_break: bool,
+    /// The last parameter modboot recognised but could not use, and what it
+    /// takes.
+    pub invalid: Option<(Param<'a>, &'static str)>,
+}
+
+const NOT_A_NUMBER: &str = "not a number";
+
+/// The keys [`BootParams::parse`] knows, by their index there.
+const KEYS: [&[u8]; 13] = [
+    b"root",
+    b"rootfstype",
+    b"rootflags",
+    b"init",
+    b"ro",
+    b"rw",
+    b"rootwait",
+    b"rootdelay",
+    b"modboot.jobs",
+    b"rd.emergency",
+    b"panic",
+    b"rd.shell",
+    b"rd.break",
+];
+
+/// Where `word` is in `words`. One loop and one slice comparison for a
+/// whole table: a `match` on byte-string patterns compiles into a
+/// comparison per byte, which costs the init more than the table.
+#[inline(never)]
+pub fn position(words: &[&[u8]], word: &[u8]) -> Option<usize> {
+    words.iter().position(|w| *w == word)
 }
 
 impl<'a> BootParams<'a> {
     pub fn parse(cmdline: &'a [u8]) -> Self {
         let mut bp = BootParams::default();
         for p in Params::new(cmdline) {
-            match (p.key, p.value) {
-                (b"root", Some(v)) => bp.root = Some(v),
-                (b"rootfstype", Some(v)) => bp.rootfstype = Some(v),
-                (b"rootflags", Some(v)) => bp.rootflags = Some(v),
-                (b"init", Some(v)) => bp.init = Some(v),
-                (b"ro", None) => bp.read_write = false,
-                (b"rw", None) => bp.read_write = true,
-                (b"rootwait", None) => bp.rootwait = true,
-                (b"rootdelay", Some(v)) => match parse_u32(v) {
-                    Some(n) => bp.rootdelay = Some(n),
-                    None => bp.invalid = Some(p),
+            let Some(key) = position(&KEYS, p.key) else {
+                continue;
+            };
+            let v = p.value.unwrap_or(b"");
+            let number = parse_u32(v);
+            // Keys that take a value (0-3, 7-9) need one; the flags (4-6,
+            // 11-12) take none, or any.
+            if key <= 3 || (7..=9).contains(&key) {
+                if p.value.is_none() {
+                    continue;
+                }
+            }
+            match key {
+                0 => bp.root = Some(v),
+                1 => bp.rootfstype = Some(v),
+                2 => bp.rootflags = Some(v),
+                3 => bp.init = Some(v),
+                4 | 5 if p.value.is_none() => bp.read_write = key == 5,
+                6 if p.value.is_none() => bp.rootwait = true,
+                7 if number.is_some() => bp.rootdelay = number,
+                8 if number.is_some_and(|n| n > 0) => bp.jobs = number,
+                9 => match position(&[b"reboot", b"poweroff", b"halt"], v) {
+                    Some(i) => {
+                        let then = [Then::Reboot(0), Then::PowerOff, Then::Halt];
+                        bp.emergency = then.get(i).map(|&t| (t, p));
+                    }
+                    None => bp.invalid = Some((p, "not reboot, poweroff or halt")),
                 },
-                (b"modboot.jobs", Some(v)) => match parse_u32(v) {
-                    Some(n) if n > 0 => bp.jobs = Some(n),
-                    _ => bp.invalid = Some(p),
+                10 => match parse_kernel_int(v) {
+                    Some(n) => {
+                        let then = match n {
+                            0 => Then::Halt,
+                            1.. => Then::Reboot(n as u32),
+                            _ => Then::Reboot(0),
+                        };
+                        bp.panic = Some((then, p));
+                    }
+                    None => bp.invalid = Some((p, NOT_A_NUMBER)),
                 },
+                11 => bp.shell = Some(position(&[b"0", b"no", b"off"], v).is_none()),
+                12 => bp.rd_break = true,
+                7 | 8 => bp.invalid = Some((p, NOT_A_NUMBER)),
                 _ => {}
             }
         }
         bp
+    }
+
+    /// What to do when the boot cannot go on, `has_shell` saying whether
+    /// the image has a rescue shell: `rd.emergency=` decides, else `panic=`,
+    /// else the rescue shell then a halt (a halt at once without a shell).
+    /// The shell comes first when `rd.shell` asks for it, or by default
+    /// when neither parameter decided, and never with `rd.shell=0`.
+    pub fn on_failure(&self, has_shell: bool) -> OnFailure<'a> {
+        let decided = self.emergency.or(self.panic);
+        OnFailure {
+            shell: has_shell && self.shell.unwrap_or(decided.is_none()),
+            then: decided.map_or(Then::Halt, |(t, _)| t),
+            by: decided.map(|(_, p)| p),
+        }
     }
 }
 
@@ -232,6 +334,36 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
             None
         }
     })
+}
+
+/// An `int` parameter as the kernel reads it (`kstrtoint(s, 0)`, as
+/// `core_param(panic, ...)` does): an optional `-`, then an optional `+`,
+/// then `0x` and hex digits, `0` and octal digits, or decimal digits, and at
+/// most a trailing newline; `None` for anything else or out of range.
+pub fn parse_kernel_int(s: &[u8]) -> Option<i32> {
+    let s = s.strip_suffix(b"\n").unwrap_or(s);
+    let (negative, s) = match s.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let s = s.strip_prefix(b"+").unwrap_or(s);
+    let (radix, digits) = match s {
+        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (16, s.get(2..)?),
+        [b'0', ..] => (8, s),
+        _ => (10, s),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let magnitude = digits.iter().try_fold(0u32, |n, &c| {
+        let d = (c as char).to_digit(radix)?;
+        n.checked_mul(radix)?.checked_add(d)
+    })?;
+    if negative {
+        0i32.checked_sub_unsigned(magnitude)
+    } else {
+        i32::try_from(magnitude).ok()
+    }
 }
 
 #[cfg(test)]
@@ -334,7 +466,87 @@ mod tests {
         assert!(!bp.read_write);
         assert_eq!(bp.root, None);
         assert_eq!(bp.rootdelay, None);
-        assert_eq!(bp.invalid.map(|p| p.key), Some(&b"rootdelay"[..]));
+        assert_eq!(bp.invalid.map(|(p, _)| p.key), Some(&b"rootdelay"[..]));
+    }
+
+    #[test]
+    fn kernel_ints_as_kstrtoint_reads_them() {
+        let cases: [(&str, Option<i32>); 16] = [
+            ("3", Some(3)),
+            ("-1", Some(-1)),
+            ("+5", Some(5)),
+            ("-+5", Some(-5)),
+            ("0", Some(0)),
+            ("0x10", Some(16)),
+            ("0X1f", Some(31)),
+            ("010", Some(8)),
+            ("09", None),
+            ("0x", None),
+            ("7\n", Some(7)),
+            ("2147483647", Some(i32::MAX)),
+            ("-2147483648", Some(i32::MIN)),
+            ("2147483648", None),
+            ("", None),
+            ("3s", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_kernel_int(text.as_bytes()), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn failure_policy() {
+        let on = |cl: &'static str, shell: bool| {
+            let f = BootParams::parse(cl.as_bytes()).on_failure(shell);
+            let by = f.by.map(|p| {
+                let v = p.value.map(|v| String::from_utf8(v.to_vec()).unwrap());
+                format!(
+                    "{}={}",
+                    String::from_utf8(p.key.to_vec()).unwrap(),
+                    v.unwrap_or_default()
+                )
+            });
+            (f.shell, f.then, by)
+        };
+        let by = |s: &str| Some(s.to_string());
+        // Neither parameter: the shell if there is one, then a halt.
+        assert_eq!(on("root=/dev/vda", true), (true, Then::Halt, None));
+        assert_eq!(on("root=/dev/vda", false), (false, Then::Halt, None));
+        assert_eq!(on("rd.shell=0", true), (false, Then::Halt, None));
+        // panic=, as the kernel and initramfs-tools read it; the last wins.
+        assert_eq!(
+            on("panic=-1 panic=3", true),
+            (false, Then::Reboot(3), by("panic=3"))
+        );
+        assert_eq!(
+            on("panic=3 panic=-1", false),
+            (false, Then::Reboot(0), by("panic=-1"))
+        );
+        assert_eq!(on("panic=0", true), (false, Then::Halt, by("panic=0")));
+        // rd.emergency= comes first; rd.shell adds the shell before it.
+        assert_eq!(
+            on("rd.emergency=poweroff panic=3", true),
+            (false, Then::PowerOff, by("rd.emergency=poweroff"))
+        );
+        assert_eq!(
+            on("rd.shell rd.emergency=halt panic=1", true),
+            (true, Then::Halt, by("rd.emergency=halt"))
+        );
+        assert_eq!(
+            on("rd.shell panic=5", false),
+            (false, Then::Reboot(5), by("panic=5"))
+        );
+        // An unknown value is reported and changes nothing.
+        let bp = BootParams::parse(b"panic=2 rd.emergency=explode");
+        assert_eq!(bp.emergency, None);
+        assert_eq!(
+            bp.invalid.map(|(p, why)| (p.value, why)),
+            Some((Some(&b"explode"[..]), "not reboot, poweroff or halt"))
+        );
+        assert_eq!(bp.on_failure(true).then, Then::Reboot(2));
+        let bp = BootParams::parse(b"panic=soon rd.break=pre-pivot");
+        assert_eq!((bp.panic, bp.rd_break), (None, true));
+        assert_eq!(bp.invalid.map(|(p, _)| p.key), Some(&b"panic"[..]));
     }
 
     #[test]

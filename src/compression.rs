@@ -148,13 +148,7 @@ impl<'a> Gzip<'a> {
     /// Inflate into `out`, which must be [`inflated_len`](Self::inflated_len)
     /// bytes long; checks the length and the CRC-32.
     pub fn inflate_into(&self, out: &mut [u8]) -> Result<(), Error> {
-        let n = miniz_oxide::inflate::decompress_slice_iter_to_slice(
-            out,
-            core::iter::once(self.deflate),
-            false,
-            false,
-        )
-        .map_err(|_| Error::Corrupt)?;
+        let n = crate::inflate::inflate(self.deflate, out).map_err(|_| Error::Corrupt)?;
         if n != self.len as usize || n != out.len() {
             return Err(Error::Length);
         }

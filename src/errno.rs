@@ -4,58 +4,39 @@
 //! Only the codes that module loading, mounting and exec plausibly return are
 //! named; anything else is printed as a number by the caller.
 
+/// The codes named, in the order of [`NAMES`].
+const CODES: [u8; 38] = [
+    1, 2, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22, 24, 26, 27, 28, 30, 36, 38,
+    39, 40, 61, 74, 75, 95, 110, 117, 126, 127, 128, 129,
+];
+
+/// Their names, one string, each ending with a space: a table of `&str`
+/// (16 bytes each) or a `match` (a comparison and a load each) would cost
+/// the init several hundred bytes more.
+const NAMES: &str = "EPERM ENOENT EINTR EIO ENXIO E2BIG ENOEXEC EBADF EAGAIN ENOMEM EACCES \
+EFAULT ENOTBLK EBUSY EEXIST ENODEV ENOTDIR EISDIR EINVAL EMFILE ETXTBSY EFBIG ENOSPC EROFS \
+ENAMETOOLONG ENOSYS ENOTEMPTY ELOOP ENODATA EBADMSG EOVERFLOW EOPNOTSUPP ETIMEDOUT EUCLEAN \
+ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED ";
+
 /// The symbolic name of `code` (a positive errno), if it is one we name.
-pub fn name(code: i32) -> Option<&'static str> {
-    Some(match code {
-        1 => "EPERM",
-        2 => "ENOENT",
-        4 => "EINTR",
-        5 => "EIO",
-        6 => "ENXIO",
-        7 => "E2BIG",
-        8 => "ENOEXEC",
-        9 => "EBADF",
-        11 => "EAGAIN",
-        12 => "ENOMEM",
-        13 => "EACCES",
-        14 => "EFAULT",
-        15 => "ENOTBLK",
-        16 => "EBUSY",
-        17 => "EEXIST",
-        19 => "ENODEV",
-        20 => "ENOTDIR",
-        21 => "EISDIR",
-        22 => "EINVAL",
-        24 => "EMFILE",
-        26 => "ETXTBSY",
-        27 => "EFBIG",
-        28 => "ENOSPC",
-        30 => "EROFS",
-        36 => "ENAMETOOLONG",
-        38 => "ENOSYS",
-        39 => "ENOTEMPTY",
-        40 => "ELOOP",
-        61 => "ENODATA",
-        74 => "EBADMSG",
-        75 => "EOVERFLOW",
-        95 => "EOPNOTSUPP",
-        110 => "ETIMEDOUT",
-        117 => "EUCLEAN",
-        126 => "ENOKEY",
-        127 => "EKEYEXPIRED",
-        128 => "EKEYREVOKED",
-        129 => "EKEYREJECTED",
-        _ => return None,
-    })
+pub fn name(code: i32) -> Option<&'static [u8]> {
+    let i = CODES.iter().position(|&c| c as i32 == code)?;
+    let mut names = NAMES.as_bytes().split(|&b| b == b' ');
+    names.nth(i)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn names() {
-        assert_eq!(super::name(17), Some("EEXIST"));
-        assert_eq!(super::name(8), Some("ENOEXEC"));
+        assert_eq!(super::name(17), Some(&b"EEXIST"[..]));
+        assert_eq!(super::name(8), Some(&b"ENOEXEC"[..]));
         assert_eq!(super::name(0), None);
         assert_eq!(super::name(4095), None);
+        assert_eq!(super::name(1), Some(&b"EPERM"[..]));
+        assert_eq!(super::name(129), Some(&b"EKEYREJECTED"[..]));
+        assert_eq!(super::name(36), Some(&b"ENAMETOOLONG"[..]));
+        assert_eq!(super::name(3), None);
+        assert_eq!(super::CODES.len(), super::NAMES.split(' ').count() - 1);
     }
 }

@@ -324,21 +324,26 @@ fn in_class_name(c: u8) -> bool {
 /// Whether `byte` is in the C locale's class `name`; `None` for an unknown
 /// name (glibc's `wctype()` returns 0). Bytes 0x80 and up are in no class.
 fn class_contains(name: &[u8], byte: u8) -> Option<bool> {
-    Some(match name {
-        b"alnum" => byte.is_ascii_alphanumeric(),
-        b"alpha" => byte.is_ascii_alphabetic(),
-        b"blank" => matches!(byte, b' ' | b'\t'),
-        b"cntrl" => byte.is_ascii_control(),
-        b"digit" => byte.is_ascii_digit(),
-        b"graph" => byte.is_ascii_graphic(),
-        b"lower" => byte.is_ascii_lowercase(),
-        b"print" => byte.is_ascii_graphic() || byte == b' ',
-        b"punct" => byte.is_ascii_punctuation(),
+    const CLASSES: [&[u8]; 12] = [
+        b"alnum", b"alpha", b"blank", b"cntrl", b"digit", b"graph", b"lower", b"print", b"punct",
+        b"space", b"upper", b"xdigit",
+    ];
+    // A table and one lookup rather than a `match` on the names, which
+    // compiles into a comparison per byte (see `cmdline::position`).
+    Some(match crate::cmdline::position(&CLASSES, name)? {
+        0 => byte.is_ascii_alphanumeric(),
+        1 => byte.is_ascii_alphabetic(),
+        2 => matches!(byte, b' ' | b'\t'),
+        3 => byte.is_ascii_control(),
+        4 => byte.is_ascii_digit(),
+        5 => byte.is_ascii_graphic(),
+        6 => byte.is_ascii_lowercase(),
+        7 => byte.is_ascii_graphic() || byte == b' ',
+        8 => byte.is_ascii_punctuation(),
         // C's isspace() also has \v, which is_ascii_whitespace() leaves out.
-        b"space" => matches!(byte, b' ' | b'\t'..=b'\r'),
-        b"upper" => byte.is_ascii_uppercase(),
-        b"xdigit" => byte.is_ascii_hexdigit(),
-        _ => return None,
+        9 => matches!(byte, b' ' | b'\t'..=b'\r'),
+        10 => byte.is_ascii_uppercase(),
+        _ => byte.is_ascii_hexdigit(),
     })
 }
 

@@ -11,7 +11,9 @@
 //! - [`modset`]: each module at most once; [`modname`]: name normalisation;
 //! - [`uevent`]: the kernel's device events; [`rootdev`]: `root=` and which
 //!   device it names; [`blkid`]: superblocks and partition tables;
+//!   [`devices`]: which devices can lead to a root disk;
 //! - [`compression`]: compressed module files (format by magic, gzip);
+//!   [`inflate`]: raw DEFLATE into a whole-output buffer;
 //! - [`fstypes`], [`errno`], [`crc32`]: root filesystem types, errno names,
 //!   CRC-32.
 //!
@@ -29,9 +31,11 @@ pub mod blob;
 pub mod cmdline;
 pub mod compression;
 pub mod crc32;
+pub mod devices;
 pub mod errno;
 pub mod fstypes;
 pub mod glob;
+pub mod inflate;
 pub mod kcmdline;
 pub mod modname;
 pub mod modset;

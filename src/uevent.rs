@@ -48,11 +48,12 @@ impl<'a> Uevent<'a> {
             };
             let (key, value) = field.split_at(eq);
             let value = value.get(1..).unwrap_or(&[]);
-            match key {
-                b"SUBSYSTEM" => ev.subsystem = value,
-                b"MODALIAS" => ev.modalias = Some(value),
-                b"DEVNAME" => ev.devname = Some(value),
-                b"DEVTYPE" => ev.devtype = Some(value),
+            const KEYS: [&[u8]; 4] = [b"SUBSYSTEM", b"MODALIAS", b"DEVNAME", b"DEVTYPE"];
+            match crate::cmdline::position(&KEYS, key) {
+                Some(0) => ev.subsystem = value,
+                Some(1) => ev.modalias = Some(value),
+                Some(2) => ev.devname = Some(value),
+                Some(3) => ev.devtype = Some(value),
                 _ => {}
             }
         }

@@ -101,6 +101,16 @@ fn superblocks_read_as_blkid_reads_them() {
             format!("mksquashfs {t} IMG -quiet -noappend >/dev/null"),
         ),
         ("erofs", format!("mkfs.erofs --quiet -U{uuid} IMG {t}")),
+        // No ISO writer among the tools: the primary volume descriptor and
+        // the set terminator at sectors 16 and 17, as mkisofs lays them out.
+        (
+            "iso9660",
+            "truncate -s 1M IMG && \
+             printf '\\001CD001\\001' | dd of=IMG bs=1 seek=32768 conv=notrunc status=none && \
+             printf '%-32s' MODBOOT_ISO | dd of=IMG bs=1 seek=32808 conv=notrunc status=none && \
+             printf '\\377CD001\\001' | dd of=IMG bs=1 seek=34816 conv=notrunc status=none"
+                .into(),
+        ),
     ];
     for (name, cmd) in &cases {
         let img = scratch(&format!("{name}.img"));
@@ -170,7 +180,15 @@ fn partition_tables_read_as_sfdisk_wrote_them() {
                size=4MiB, name=\"root part\", uuid=A1B2C3D4-E5F6-4718-8293-A4B5C6D7E8F9\n\
                size=2MiB, name=\"second\"\n";
     let mbr = "label: dos\nlabel-id: 0x1234abcd\nsize=4MiB, type=83\nsize=2MiB, type=c\n";
-    for (name, script, sector) in [("gpt", gpt, 512), ("mbr", mbr, 512)] {
+    // A primary partition, then an extended one holding three logical
+    // ones (sfdisk writes an extended boot record before each).
+    let logical = "label: dos\nlabel-id: 0x5eed1e55\nsize=2MiB, type=83\ntype=5\n\
+                   size=3MiB, type=83\nsize=2MiB, type=c\nsize=1MiB, type=83\n";
+    for (name, script, sector) in [
+        ("gpt", gpt, 512),
+        ("mbr", mbr, 512),
+        ("mbr-logical", logical, 512),
+    ] {
         let img = scratch(&format!("{name}-disk.img"));
         let _ = std::fs::remove_file(&img);
         run(&format!(
@@ -178,13 +196,38 @@ fn partition_tables_read_as_sfdisk_wrote_them() {
             img.display(),
             script.replace('\n', "\\n")
         ));
-        let (label_id, want) = real_sfdisk(&img);
+        let (label_id, mut want) = real_sfdisk(&img);
+        // The extended partition is a container, not a partition to mount.
+        want.retain(|w| !["5", "f", "85"].contains(&w["type"].as_str()));
+        let whole = std::fs::read(&img).unwrap();
         let bytes = head(&img);
+        // Extended boot records, read from the image as the init reads the
+        // disk: one sector each.
+        let reads = std::cell::Cell::new(0);
+        let mut read = |at: u64, buf: &mut [u8; 512]| {
+            reads.set(reads.get() + 1);
+            let at = at as usize;
+            buf.copy_from_slice(&whole[at..at + 512]);
+            true
+        };
         let mut got: Vec<Partition<'_>> = Vec::new();
         assert!(
-            blkid::partitions(&bytes, sector, &mut |p| got.push(p)),
+            blkid::partitions(&bytes, sector, &mut read, u32::MAX, &mut |p| got.push(p)),
             "{name}: no table found"
         );
+        let numbers: Vec<u32> = got.iter().map(|p| p.number).collect();
+        match name {
+            "mbr-logical" => {
+                assert_eq!(numbers, [1, 5, 6, 7], "{name}: the kernel's numbers");
+                assert_eq!(reads.get(), 3, "{name}: one read per extended boot record");
+                // Looking for partition 5 reads its record only.
+                reads.set(0);
+                let mut five = Vec::new();
+                blkid::partitions(&bytes, sector, &mut read, 5, &mut |p| five.push(p.number));
+                assert_eq!((five, reads.get()), (vec![1, 5], 1), "{name}: up to 5");
+            }
+            _ => assert_eq!(reads.get(), 0, "{name}: no extended boot record to read"),
+        }
         assert_eq!(got.len(), want.len(), "{name}: partition count");
         for (p, w) in got.iter().zip(&want) {
             assert_eq!(p.start.to_string(), w["start"], "{name}: start");
@@ -211,6 +254,13 @@ fn partition_tables_read_as_sfdisk_wrote_them() {
     // A filesystem image is not a partition table.
     let fat = scratch("vfat16.img");
     if fat.exists() {
-        assert!(!blkid::partitions(&head(&fat), 512, &mut |_| {}));
+        let mut no_read = |_: u64, _: &mut [u8; 512]| false;
+        assert!(!blkid::partitions(
+            &head(&fat),
+            512,
+            &mut no_read,
+            u32::MAX,
+            &mut |_| {}
+        ));
     }
 }

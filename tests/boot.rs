@@ -43,6 +43,7 @@ fn artifacts() -> &'static Artifacts {
     })
 }
 
+#[derive(Default)]
 struct Boot<'a> {
     name: &'a str,
     /// The artifact naming the kernel to boot: `kernel` (cloud) or `std_kernel`.
@@ -53,6 +54,10 @@ struct Boot<'a> {
     /// Stop the VM a grace period after a line containing this text (a boot
     /// that halts on purpose never powers off by itself).
     until: Option<(&'a str, Duration)>,
+    /// More arguments for qemu/boot (`--panic none`...).
+    qemu: &'a [&'a str],
+    /// What to type into the serial console, and after which line.
+    script: &'a [(&'a str, &'a str)],
 }
 
 impl Boot<'_> {
@@ -72,9 +77,13 @@ impl Boot<'_> {
         if self.disk {
             cmd.args(["--disk", a.get("rootfs")]);
         }
+        cmd.args(self.qemu);
+        if !self.script.is_empty() {
+            cmd.arg("--serial-input");
+        }
         let log =
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("boot-{}.log", self.name));
-        common::run_boot(cmd, log, self.until, Duration::from_secs(300))
+        common::run_boot_typing(cmd, log, self.until, Duration::from_secs(300), self.script)
     }
 }
 
@@ -114,6 +123,7 @@ fn boots_to_the_real_root_with_the_blob_in_the_image() {
         disk: true,
         append: "root=/dev/vda virtio_blk.queue_depth=64 virtio_pci.force_legacy modboot_test=hello -- one \"two\"",
         until: None,
+        ..Default::default()
     }
     .run();
     c.expect("GUEST: MARKER modboot-root-ok");
@@ -220,6 +230,7 @@ fn boots_with_the_blob_embedded_and_honours_init() {
         disk: true,
         append: "root=/dev/vda init=/bin/alt-init rw",
         until: None,
+        ..Default::default()
     }
     .run();
     c.expect("GUEST: MARKER modboot-root-ok");
@@ -233,25 +244,205 @@ fn boots_with_the_blob_embedded_and_honours_init() {
     assert_dependency_order(&c);
 }
 
+/// A boot that cannot go on, without a root disk: the lines that say why,
+/// then the policy's line.
+#[track_caller]
+fn expect_no_root(c: &Console, wait_s: u32) {
+    c.expect(&format!(
+        "modboot: root device /dev/vda did not appear within {wait_s} s"
+    ));
+    c.expect("modboot: no block device present at all");
+    assert!(
+        c.position("did not appear within") < c.position("modboot: cannot continue the boot"),
+        "the policy's line must follow the reasons; see {}",
+        c.log.display()
+    );
+    c.expect_not("Attempted to kill init");
+    c.expect_not("Kernel panic");
+    c.expect_not("GUEST:");
+}
+
+/// The kernel's `reboot:` line, or none: a VM that reboots or powers off
+/// ends by itself (qemu/boot: -no-reboot); a halted one goes on.
+#[track_caller]
+fn expect_end(c: &Console, kernel_line: Option<&str>) {
+    match kernel_line {
+        Some(line) => {
+            c.expect(line);
+            assert!(
+                c.exited,
+                "the VM did not end by itself; see {}",
+                c.log.display()
+            );
+        }
+        None => {
+            c.expect_not("reboot: ");
+            assert!(!c.exited, "the VM ended; see {}", c.log.display());
+        }
+    }
+}
+
+/// Neither rd.emergency= nor panic= (qemu/boot --panic none) and no shell
+/// in the image: PID 1 halts, alive, and the line says how to choose
+/// otherwise.
 #[test]
-fn missing_root_device_is_named_and_pid1_stays_alive() {
+fn without_a_policy_a_failed_boot_halts_and_says_how_to_choose() {
     let a = artifacts();
     let c = Boot {
         name: "no-disk",
         kernel: "kernel",
         image: a.get("image_file"),
-        disk: false,
-        append: "root=/dev/vda rootdelay=3",
+        append: "root=/dev/vda rootdelay=2",
         until: Some(("modboot: cannot continue the boot", Duration::from_secs(3))),
+        qemu: &["--panic", "none"],
+        ..Default::default()
     }
     .run();
-    c.expect("modboot: waiting up to 3 s for root device /dev/vda");
-    c.expect("modboot: root device /dev/vda did not appear within 3 s");
-    c.expect("modboot: no block device present at all");
-    c.expect("modboot: cannot continue the boot; halting");
-    c.expect_not("Attempted to kill init");
-    c.expect_not("Kernel panic");
-    c.expect_not("GUEST:");
+    c.expect("modboot: waiting up to 2 s for root device /dev/vda");
+    expect_no_root(&c, 2);
+    c.expect(
+        "modboot: cannot continue the boot: halting (this image has no shell; \
+         rd.emergency=reboot|poweroff|halt or panic=N chooses what happens)",
+    );
+    expect_end(&c, None);
+}
+
+/// panic=3 after qemu/boot's panic=-1 (the last wins, as in the kernel): the
+/// line, then a reboot 3 s later; an unknown rd.emergency= value is said
+/// and changes nothing.
+#[test]
+fn panic_n_reboots_n_seconds_after_the_line() {
+    let a = artifacts();
+    let c = Boot {
+        name: "panic-3",
+        kernel: "kernel",
+        image: a.get("image_file"),
+        append: "root=/dev/vda rootdelay=1 rd.emergency=explode panic=3",
+        until: Some(("modboot: cannot continue the boot", Duration::from_secs(10))),
+        ..Default::default()
+    }
+    .run();
+    c.expect("modboot: ignoring rd.emergency=explode: not reboot, poweroff or halt");
+    expect_no_root(&c, 1);
+    let line = "modboot: cannot continue the boot: rebooting in 3 s (panic=3)";
+    c.expect(line);
+    expect_end(&c, Some("reboot: Restarting system"));
+    // On the guest's clock: 3 s after the line, and within the root wait
+    // plus 3 s plus a margin of the wait's start.
+    let waited = c.time_of("reboot: Restarting system") - c.time_of(line);
+    assert!(
+        (3.0..4.0).contains(&waited),
+        "rebooted {waited:.3} s after the line; see {}",
+        c.log.display()
+    );
+    let total =
+        c.time_of("reboot: Restarting system") - c.time_of("modboot: modboot 0.1.0 starting");
+    assert!(
+        total < 1.0 + 3.0 + 2.0,
+        "{total:.3} s after modboot started"
+    );
+}
+
+/// rd.emergency=poweroff wins over qemu/boot's panic=-1: a power-off.
+#[test]
+fn rd_emergency_poweroff_powers_off() {
+    let a = artifacts();
+    let c = Boot {
+        name: "emergency-poweroff",
+        kernel: "kernel",
+        image: a.get("image_file"),
+        append: "root=/dev/vda rootdelay=1 rd.emergency=poweroff",
+        until: Some(("modboot: cannot continue the boot", Duration::from_secs(10))),
+        ..Default::default()
+    }
+    .run();
+    expect_no_root(&c, 1);
+    c.expect("modboot: cannot continue the boot: powering off now (rd.emergency=poweroff)");
+    expect_end(&c, Some("reboot: Power down"));
+}
+
+/// rd.emergency=halt wins over panic=1: no reboot, PID 1 alive.
+#[test]
+fn rd_emergency_halt_wins_over_panic() {
+    let a = artifacts();
+    let c = Boot {
+        name: "emergency-halt",
+        kernel: "kernel",
+        image: a.get("image_file"),
+        append: "root=/dev/vda rootdelay=1 rd.emergency=halt panic=1",
+        until: Some(("modboot: cannot continue the boot", Duration::from_secs(3))),
+        ..Default::default()
+    }
+    .run();
+    expect_no_root(&c, 1);
+    c.expect("modboot: cannot continue the boot: halting (rd.emergency=halt)");
+    expect_end(&c, None);
+}
+
+/// rd.break with a rescue image: the shell starts on the console with the
+/// root mounted on /root, runs what is typed into it, and leaving it goes
+/// on to the real init.
+#[test]
+fn rd_break_gives_the_rescue_shell_with_the_root_mounted() {
+    let a = artifacts();
+    let c = Boot {
+        name: "rd-break",
+        kernel: "kernel",
+        image: a.get("image_rescue"),
+        disk: true,
+        append: "root=/dev/vda rd.break",
+        // The echoed command has `$((6*7))`; only the shell prints 42.
+        script: &[(
+            "modboot: rd.break: starting the rescue shell",
+            "echo RESCUE-$((6*7)) $(grep -c ' /root ext4 ' /proc/mounts) $(ls /root/bin/alt-init)\nexit\n",
+        )],
+        ..Default::default()
+    }
+    .run();
+    c.expect(
+        "modboot: rd.break: starting the rescue shell /bin/sh on the console, the root on /root; \
+         leave it to go on with the boot",
+    );
+    c.expect("RESCUE-42 1 /root/bin/alt-init");
+    assert!(
+        c.position("RESCUE-42 1") < c.position("GUEST: MARKER modboot-root-ok"),
+        "the boot went on before the shell ended; see {}",
+        c.log.display()
+    );
+    c.expect("GUEST: init /sbin/init");
+}
+
+/// rd.shell on a failed boot: the rescue shell first, then the policy
+/// (rd.emergency=poweroff) when it ends.
+#[test]
+fn rd_shell_on_a_failed_boot_then_the_policy() {
+    let a = artifacts();
+    let c = Boot {
+        name: "rd-shell",
+        kernel: "kernel",
+        image: a.get("image_rescue"),
+        append: "root=/dev/vda rootdelay=1 rd.shell rd.emergency=poweroff",
+        until: Some((
+            "modboot: cannot continue the boot: powering off",
+            Duration::from_secs(10),
+        )),
+        script: &[(
+            "modboot: cannot continue the boot: starting the rescue shell",
+            "echo SHELL-$((2+3)) $(ls /bin/sh)\nexit\n",
+        )],
+        ..Default::default()
+    }
+    .run();
+    expect_no_root(&c, 1);
+    c.expect("modboot: cannot continue the boot: starting the rescue shell /bin/sh on the console");
+    c.expect("SHELL-5 /bin/sh");
+    let off = "modboot: cannot continue the boot: powering off now (rd.emergency=poweroff)";
+    assert!(
+        c.position("SHELL-5") < c.position(off),
+        "the policy came before the shell ended; see {}",
+        c.log.display()
+    );
+    expect_end(&c, Some("reboot: Power down"));
 }
 
 /// README.md's image ("Using it for your kernel": virtio.list and
@@ -268,6 +459,7 @@ fn readme_image_boots_the_standard_kernel_where_ext4_is_a_module() {
         disk: true,
         append: "root=/dev/vda",
         until: None,
+        ..Default::default()
     }
     .run();
     c.expect("GUEST: MARKER modboot-root-ok");
@@ -294,6 +486,7 @@ fn blob_for_another_kernel_release_is_refused_clearly() {
         disk: true,
         append: "root=/dev/vda rootdelay=2",
         until: Some(("modboot: cannot continue the boot", Duration::from_secs(2))),
+        ..Default::default()
     }
     .run();
     c.expect(&format!(
@@ -372,6 +565,7 @@ fn rejected_module_and_its_dependents_are_named() {
         disk: true,
         append: "root=/dev/vda rootdelay=2",
         until: Some(("modboot: cannot continue the boot", Duration::from_secs(2))),
+        ..Default::default()
     }
     .run();
     c.expect("modboot: cannot load module virtio_ring (kernel/drivers/virtio/virtio_ring.ko): the kernel refused it: ENOEXEC");
@@ -419,6 +613,7 @@ fn aliases_softdeps_options_and_blacklists_take_effect() {
                  guest_params=loop/parameters/max_part \
                  guest_modules=loop,cdrom,xfs,fuse,isofs",
         until: None,
+        ..Default::default()
     }
     .run();
     c.expect("GUEST: MARKER modboot-root-ok");

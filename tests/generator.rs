@@ -146,6 +146,71 @@ fn an_init_that_cannot_run_the_image_is_refused() {
     ok(&image(&x86_init()));
 }
 
+/// --rescue packs the build machine's busybox at /bin/sh; a shell that is
+/// not static, or for another machine, is refused in one line and nothing
+/// is written; the configuration's `rescue` key does what the flag does.
+#[test]
+fn rescue_shell_static_and_for_the_modules_machine() {
+    let k = common::kernel();
+    let out = tmp("rescue").join("r.img");
+    let image = |rescue: &str| {
+        let init = x86_init();
+        mkmodboot(&[
+            "image",
+            "--no-conf",
+            "--tree",
+            s(&k.tree),
+            "--init",
+            s(&init),
+            rescue,
+            "-o",
+            s(&out),
+            "virtio_blk",
+        ])
+    };
+    // A dynamic executable: this test itself.
+    let me = std::env::current_exe().unwrap();
+    refused(
+        &image(&format!("--rescue={}", me.display())),
+        "linked dynamically (it needs a program interpreter and libraries the initramfs \
+         does not have); --rescue takes a static shell",
+    );
+    let arm = common::init_for("aarch64-unknown-linux-musl");
+    refused(
+        &image(&format!("--rescue={}", arm.display())),
+        &format!(
+            "{} is a shell for aarch64, but the modules are for x86_64",
+            arm.display()
+        ),
+    );
+    assert!(!out.exists(), "a refused image was written");
+    ok(&image("--rescue"));
+    let listing = stdout(&mkmodboot(&["inspect", "--image", s(&out)]));
+    let bb = std::fs::metadata("/bin/busybox").unwrap().len();
+    assert!(
+        listing.contains(&format!("-0755 {bb:>9} bin/sh")),
+        "no busybox at /bin/sh: {listing}"
+    );
+    // The key: `rescue = no` in a configuration file packs none.
+    let conf = tmp("rescue").join("no.conf");
+    std::fs::write(&conf, "rescue = no\n").unwrap();
+    let init = x86_init();
+    ok(&mkmodboot(&[
+        "image",
+        "--conf",
+        s(&conf),
+        "--tree",
+        s(&k.tree),
+        "--init",
+        s(&init),
+        "-o",
+        s(&out),
+        "virtio_blk",
+    ]));
+    let listing = stdout(&mkmodboot(&["inspect", "--image", s(&out)]));
+    assert!(!listing.contains(" bin/sh"), "{listing}");
+}
+
 #[test]
 fn missing_config_and_index_files_are_told() {
     let k = common::kernel();

@@ -141,8 +141,19 @@ fuzz_target!(|data: &[u8]| {
     {
         span(data, v, "boot parameter");
     }
-    if let Some(p) = bp.invalid {
+    if let Some((p, _)) = bp.invalid {
         check_param(data, &p, data.as_ptr() as usize);
+    }
+    // The failure policy's parameters are the input's own.
+    for (_, p) in [bp.emergency, bp.panic].into_iter().flatten() {
+        check_param(data, &p, data.as_ptr() as usize);
+    }
+    for has_shell in [false, true] {
+        let f = bp.on_failure(has_shell);
+        assert!(has_shell || !f.shell, "a shell the image does not have");
+        if let Some(p) = f.by {
+            check_param(data, &p, data.as_ptr() as usize);
+        }
     }
     let keys: &[&[u8]] = &[b"modules-load", b"rd.driver.pre", b"module_blacklist"];
     for item in cmdline::list(data, keys) {

@@ -18,7 +18,7 @@ use modboot::host::modstore::{self, KernelDecompress, ModuleCompression, Storage
 use modboot::host::modtree::ModTree;
 use modboot::host::select::{self, Selection};
 use modboot::host::show_depends::show_depends;
-use modboot::host::{codec, cpio, elf, image, output, paths};
+use modboot::host::{codec, cpio, elf, image, output, paths, rescue};
 use modboot::resolve::Resolver;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -162,6 +162,20 @@ struct ImageOptions {
     /// No early CPU microcode (x86) [conf: microcode]
     #[arg(long)]
     no_microcode: bool,
+    /// Pack a static rescue shell at /bin/sh: the build machine's busybox
+    /// (busybox-static), or FILE; the init starts it for rd.shell, rd.break and
+    /// a failed boot that rd.emergency= or panic= does not decide [conf: rescue]
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "yes"
+    )]
+    rescue: Option<String>,
+    /// No rescue shell, whatever the configuration says
+    #[arg(long, conflicts_with = "rescue")]
+    no_rescue: bool,
 }
 
 #[derive(Args)]
@@ -295,6 +309,8 @@ struct Settings {
     add: Vec<(String, PathBuf)>,
     firmware_dir: PathBuf,
     microcode: bool,
+    /// The rescue shell to pack at `/bin/sh`.
+    rescue: Option<PathBuf>,
 }
 
 /// The configuration file(s) a build reads: `--conf FILE`, none with
@@ -390,6 +406,14 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
         .or(c.firmware_dir.clone())
         .unwrap_or_else(|| PathBuf::from("/lib/firmware"));
     let microcode = !image.is_some_and(|i| i.no_microcode) && c.microcode.unwrap_or(true);
+    let rescue = match image {
+        Some(i) if i.no_rescue => None,
+        Some(i) => match &i.rescue {
+            Some(w) => rescue::parse(w).map_err(|e| format!("--rescue={w}: {e}"))?,
+            None => c.rescue.clone().flatten(),
+        },
+        None => None,
+    };
     let (init, compress, compress_level, add) = match image {
         Some(i) => (
             i.init.clone(),
@@ -434,6 +458,7 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
         add,
         firmware_dir,
         microcode,
+        rescue,
     })
 }
 
@@ -729,6 +754,11 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
         archive.add_file(path, meta.permissions().mode() & 0o7777, read(source)?)?;
     }
     add_firmware(s, &tree, &spec, &mut archive)?;
+    if let Some(shell) = &s.rescue {
+        let bytes = read(shell)?;
+        rescue::check(&bytes, shell, machine)?;
+        archive.add_file(rescue::SHELL_PATH, 0o755, bytes)?;
+    }
     let mut bytes = match (s.microcode, machine) {
         (true, Some(62)) => early_microcode(s)?,
         _ => Vec::new(),

@@ -54,6 +54,9 @@ pub struct Conf {
     pub firmware_dir: Option<PathBuf>,
     /// Early CPU microcode (`microcode`).
     pub microcode: Option<bool>,
+    /// The rescue shell (`rescue`): `Some(None)` for `no`, else the file
+    /// (`yes`: the build machine's busybox).
+    pub rescue: Option<Option<PathBuf>>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -82,6 +85,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("hostonly", "yes or no"),
     ("firmware_dir", "an absolute path"),
     ("microcode", "yes or no"),
+    (
+        "rescue",
+        "yes (the build machine's busybox), no, or a static shell's absolute path",
+    ),
 ];
 
 /// The image compressions `compress` and `--compress` take: zstd, gzip, xz,
@@ -250,6 +257,14 @@ impl Conf {
                     _ => &mut self.microcode,
                 } = Some(yes);
             }
+            "rescue" => {
+                let w = one(key, append, words)?;
+                if !matches!(w, "yes" | "true" | "1" | "no" | "false" | "0") && !w.starts_with('/')
+                {
+                    return Err(bad("yes, no or a static shell's absolute path", w));
+                }
+                self.rescue = Some(super::rescue::parse(w)?);
+            }
             "firmware_dir" => {
                 let w = one(key, append, words)?;
                 if !w.starts_with('/') {
@@ -333,6 +348,13 @@ mod tests {
         );
         c.parse("c.conf", "modules = \n").unwrap();
         assert_eq!(c.modules, Some(vec![]));
+        let mut r = Conf::default();
+        r.parse("r.conf", "rescue = yes\n").unwrap();
+        assert_eq!(r.rescue, Some(Some(PathBuf::from("/bin/busybox"))));
+        r.parse("s.conf", "rescue = /opt/sh\n").unwrap();
+        assert_eq!(r.rescue, Some(Some(PathBuf::from("/opt/sh"))));
+        r.parse("t.conf", "rescue = no\n").unwrap();
+        assert_eq!(r.rescue, Some(None));
     }
 
     #[test]
@@ -347,6 +369,10 @@ mod tests {
             (
                 "compress = lz4",
                 "f:1: compress = lz4: zstd, gzip, xz or none",
+            ),
+            (
+                "rescue = busybox",
+                "f:1: rescue = busybox: yes, no or a static shell's absolute path",
             ),
             (
                 "modprobe_d = etc/modprobe.d",

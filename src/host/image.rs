@@ -7,6 +7,7 @@
 //! /dev /proc /sys /run /root         mount points
 //! /etc/modboot.blob                  the blob (absent when the init embeds it)
 //! /lib/modules/<release>/<path>      every module of the blob, in the form its path says
+//! /bin/sh                            the rescue shell, with --rescue (host::rescue)
 //! ```
 //!
 //! A module's path in the blob is its stored path (`modstore::plan` chose

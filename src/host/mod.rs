@@ -20,7 +20,8 @@
 //! - [`output`] replaces an output file atomically;
 //! - [`hostonly`] picks what the running machine's root needs from its
 //!   `/sys`; [`firmware`] finds the firmware packed modules ask for;
-//!   [`microcode`] makes the early CPU microcode archive;
+//!   [`microcode`] makes the early CPU microcode archive; [`rescue`]
+//!   checks the rescue shell an image can carry;
 //! - [`chart`] draws a boot's log as an SVG timeline.
 //!
 //! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
@@ -42,5 +43,6 @@ pub mod modstore;
 pub mod modtree;
 pub mod output;
 pub mod paths;
+pub mod rescue;
 pub mod select;
 pub mod show_depends;

@@ -11,11 +11,23 @@
 
 use crate::sys;
 use core::ffi::CStr;
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 pub const ERR: u8 = 3;
 pub const WARN: u8 = 4;
 pub const INFO: u8 = 6;
+
+/// Make `/dev/kmsg` the log (until then, lines go to the console).
+pub fn open() -> Result<(), Errno> {
+    let fd = rustix::fs::open(
+        c"/dev/kmsg",
+        OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    sys::set_log_fd(fd);
+    Ok(())
+}
 
 /// Longest line written; the kernel's own limit is a little under 1 KiB.
 const LINE_MAX: usize = 480;
@@ -149,7 +161,8 @@ impl From<usize> for Arg<'_> {
 }
 
 impl Line {
-    fn arg(&mut self, a: Arg<'_>) {
+    /// Append one argument as [`emit`] would.
+    pub fn arg(&mut self, a: Arg<'_>) {
         match a {
             Arg::Text(t) => self.push(t),
             Arg::Num(n) => self.push_u64(n),
@@ -157,7 +170,7 @@ impl Line {
             Arg::Errno(Some(e)) => {
                 let code = e.raw_os_error();
                 match modboot::errno::name(code) {
-                    Some(name) => self.push(name.as_bytes()),
+                    Some(name) => self.push(name),
                     None => {
                         self.push(b"errno ");
                         self.push_u64(code as u64);

@@ -23,9 +23,9 @@
 //! them. `install NAME /bin/true` (or `/bin/false`) means "never load"; any
 //! other install command cannot run here, so the module is loaded directly.
 
-use crate::clock;
 use crate::kmsg::{B, E, Ms};
 use crate::sys::{self, Mapping};
+use crate::{clock, files};
 use core::ffi::CStr;
 use modboot::blob::{Blob, Module};
 use modboot::cmdline;
@@ -60,6 +60,24 @@ pub struct Summary {
     pub loaded: u32,
     pub present: u32,
     pub failed: u32,
+    /// Refused with `ENODEV`: the machine lacks the device or the CPU
+    /// feature (`crc32c_intel` without SSE4.2) the module is for. Not a
+    /// failure, as udev and systemd-modules-load treat it.
+    pub nodev: u32,
+}
+
+/// What a name resolves to ([`Loader::resolved`]).
+pub struct Resolved<'a> {
+    /// How many objects (modules and built-ins).
+    pub objects: usize,
+    /// Whether any of those modules failed: kmod's "required" modules
+    /// failing (a module's own modules.dep dependencies failing fails it
+    /// too); softdeps are not among them, kmod ignores their errors.
+    pub failed: bool,
+    /// A module it reaches, when every object is a module blacklisted for
+    /// an alias (`blacklist`, `modprobe.blacklist=`, `rd.driver.blacklist=`):
+    /// then nothing loads for it.
+    pub blacklisted: Option<&'a str>,
 }
 
 /// Why one module did not load.
@@ -169,7 +187,7 @@ impl<'a> Loader<'a> {
     pub fn new(blob: Blob<'a>, cmdline: &'a [u8], jobs: usize) -> Option<Self> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let mut path = [0u8; 128];
-        let dir = match crate::root::join(&mut path, &[b"/lib/modules/", blob.release().as_bytes()])
+        let dir = match files::join(&mut path, &[b"/lib/modules/", blob.release().as_bytes()])
             .ok_or(Errno::NAMETOOLONG)
             .and_then(|p| rustix::fs::open(p, flags, Mode::empty()))
         {
@@ -180,7 +198,7 @@ impl<'a> Loader<'a> {
             }
         };
         let mut buf = [0u8; 16];
-        let kernel_reads = match crate::read_file(b"/sys/module/compression", &mut buf) {
+        let kernel_reads = match files::read(b"/sys/module/compression", &mut buf) {
             Ok(b"gzip\n") => Some(Format::Gzip),
             Ok(b"xz\n") => Some(Format::Xz),
             Ok(b"zstd\n") => Some(Format::Zstd),
@@ -243,23 +261,30 @@ impl<'a> Loader<'a> {
         self.lookup(modalias)
     }
 
-    /// What `name` resolves to, without loading: how many objects (modules
-    /// and built-ins), and whether any of those modules failed. The failures
-    /// are kmod's "required" modules failing (a module's own modules.dep
-    /// dependencies failing fails it too); softdeps are not among them, kmod
-    /// ignores their errors.
-    pub fn resolved(&self, name: &[u8]) -> (usize, bool) {
+    /// What `name` resolves to, without loading (see [`Resolved`]).
+    pub fn resolved(&self, name: &[u8]) -> Resolved<'a> {
         let mut buf = [0u8; NAME_MAX];
-        let mut failed = false;
-        let n = resolve::normalise(name, &mut buf).map_or(0, |key| {
+        let mut r = Resolved {
+            objects: 0,
+            failed: false,
+            blacklisted: None,
+        };
+        let mut allowed = 0;
+        r.objects = resolve::normalise(name, &mut buf).map_or(0, |key| {
             self.resolver.lookup(key, &mut |o| {
-                failed |= self
-                    .blob
-                    .find(o.name.as_bytes())
-                    .is_some_and(|m| self.failed.contains(m.index()));
+                let m = self.blob.find(o.name.as_bytes());
+                r.failed |= m.is_some_and(|m| self.failed.contains(m.index()));
+                if o.alias.is_some() && self.resolver.blacklisted(o.name) {
+                    r.blacklisted = m.map(|m| m.name());
+                } else {
+                    allowed += 1;
+                }
             })
         });
-        (n, failed)
+        if allowed > 0 {
+            r.blacklisted = None;
+        }
+        r
     }
 
     fn lookup(&mut self, name: &[u8]) -> bool {
@@ -525,6 +550,15 @@ impl<'a> Loader<'a> {
             Err(Failure::Kernel(Errno::EXIST)) => {
                 self.sum.present += 1;
                 info!("{} was already loaded", m.name());
+            }
+            Err(Failure::Kernel(Errno::NODEV)) => {
+                // Not loaded all the same: what needs it cannot load either.
+                self.failed.insert(job.module);
+                self.sum.nodev += 1;
+                info!(
+                    "{} is not for this machine: the kernel said ENODEV (no device or CPU feature for it)",
+                    m.name()
+                );
             }
             Err(failure) => {
                 let (what, errno, hint) = failure.describe();

@@ -11,8 +11,8 @@
 
 use crate::modload::Loader;
 use crate::sys::{self, Args};
+use crate::{blobfile, files, kmsg};
 use core::ffi::CStr;
-use rustix::fs::{Mode, OFlags};
 
 const SYSCTL: &[u8] = b"/proc/sys/kernel/modprobe";
 const SELF_PATH: &[u8] = b"/sbin/modprobe";
@@ -28,16 +28,11 @@ pub fn is_invoked_as(args: &Args) -> bool {
 /// dependencies) failed to load; softdeps may fail, as with kmod. Other options are ignored
 /// (`-b`: blacklists apply to aliases anyway).
 pub fn main(args: &Args) -> ! {
-    if let Ok(fd) = rustix::fs::open(
-        c"/dev/kmsg",
-        OFlags::WRONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        sys::set_log_fd(fd);
-    }
-    let mut cmdline_buf = [0u8; crate::CMDLINE_MAX];
-    let cmdline = crate::read_file(b"/proc/cmdline", &mut cmdline_buf).unwrap_or(&[]);
-    let Some(mut loader) = crate::usable_blob().and_then(|blob| Loader::new(blob, cmdline, 1))
+    let _ = kmsg::open();
+    let mut cmdline_buf = [0u8; files::CMDLINE_MAX];
+    let cmdline = files::read_cmdline(&mut cmdline_buf);
+    // The boot said which blob it uses; each request is one line.
+    let Some(mut loader) = blobfile::usable().and_then(|(blob, _)| Loader::new(blob, cmdline, 1))
     else {
         sys::exit(1);
     };
@@ -63,7 +58,7 @@ pub fn main(args: &Args) -> ! {
             s.present,
             s.failed
         );
-        ok &= found && !loader.resolved(arg).1;
+        ok &= found && !loader.resolved(arg).failed;
     }
     sys::exit(if ok { 0 } else { 1 })
 }
@@ -83,13 +78,13 @@ impl Helper {
             old: [0; 256],
             len: 0,
         };
-        h.len = crate::read_file(SYSCTL, &mut h.old).ok()?.len();
-        crate::write_file(SYSCTL, SELF_PATH).ok()?;
+        h.len = files::read(SYSCTL, &mut h.old).ok()?.len();
+        files::write(SYSCTL, SELF_PATH).ok()?;
         Some(h)
     }
 
     /// Give the kernel its old helper back.
     pub fn restore(&self) {
-        let _ = crate::write_file(SYSCTL, self.old.get(..self.len).unwrap_or(&[]));
+        let _ = files::write(SYSCTL, self.old.get(..self.len).unwrap_or(&[]));
     }
 }

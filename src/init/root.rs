@@ -17,11 +17,10 @@
 //! `rootflags=` is the mount data, and the root is read-only unless `rw` is
 //! given, as with the kernel's own root mount.
 
-use crate::clock;
-use crate::coldplug;
-use crate::kmsg::{B, E, Ms};
+use crate::kmsg::{self, B, E, Ms};
 use crate::modload::Loader;
 use crate::uevents::Uevents;
+use crate::{clock, coldplug, files};
 use core::ffi::CStr;
 use modboot::blkid::{self, FsType, Superblock};
 use modboot::cmdline::BootParams;
@@ -185,7 +184,7 @@ fn check_device(root: &RootDev<'_>, name: &[u8]) -> Option<Found> {
         len: 0,
         fstype: None,
     };
-    found.len = join(&mut found.path, &[b"/dev/", name])?.len();
+    found.len = files::join(&mut found.path, &[b"/dev/", name])?.len();
     // sysfs says '!' where the node's name has '/' (cciss!c0d0).
     for b in found.path.iter_mut().filter(|b| **b == b'!') {
         *b = b'/';
@@ -216,7 +215,7 @@ fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superb
 }
 
 fn read_head(path: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
-    crate::read_file(path, head).map(<[u8]>::len)
+    files::read(path, head).map(<[u8]>::len)
 }
 
 /// Whether partition `name` is the root, by its disk's partition table.
@@ -231,7 +230,7 @@ fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PRO
     // the parent directory.
     let mut link = [0u8; 256];
     let mut path = [0u8; 96];
-    let Some(p) = join(&mut path, &[b"/sys/class/block/", name]) else {
+    let Some(p) = files::join(&mut path, &[b"/sys/class/block/", name]) else {
         return false;
     };
     let Ok(n) = rustix::fs::readlinkat_raw(rustix::fs::CWD, p, &mut link[..]) else {
@@ -242,30 +241,56 @@ fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PRO
     let (_, Some(disk)) = (parts.next(), parts.next()) else {
         return false;
     };
-    let mut sector_buf = [0u8; 16];
     let mut disk_path = [0u8; DEVNAME_MAX];
-    let (Some(sector), Some(dev)) = (
-        sysfs_attr(disk, b"queue/logical_block_size", &mut sector_buf)
-            .and_then(modboot::cmdline::parse_u32),
-        join(&mut disk_path, &[b"/dev/", disk]),
-    ) else {
-        return false;
-    };
-    let Ok(n) = read_head(dev, head) else {
+    let Some(dev) = files::join(&mut disk_path, &[b"/dev/", disk]) else {
         return false;
     };
     let mut hit = false;
-    blkid::partitions(head.get(..n).unwrap_or(&[]), sector as usize, &mut |p| {
-        hit |= p.number == number && root.is_partition(&p);
+    with_table(dev, head, number, &mut |p| {
+        hit |= p.number == number && root.is_partition(&p)
     });
     hit
+}
+
+/// Read the partition table of disk `dev` (`/dev/NAME`): `f` gets each of
+/// its partitions numbered up to `last`. The table is at the start; a
+/// logical partition's extended boot records are read one sector each, up
+/// to its own.
+fn with_table(
+    dev: &[u8],
+    head: &mut [u8; blkid::PROBE_LEN],
+    last: u32,
+    f: &mut dyn FnMut(blkid::Partition<'_>),
+) {
+    let mut sector_buf = [0u8; 16];
+    let sector = sysfs_attr(
+        dev.get(5..).unwrap_or(b""),
+        b"queue/logical_block_size",
+        &mut sector_buf,
+    )
+    .and_then(modboot::cmdline::parse_u32)
+    .unwrap_or(512);
+    let Ok(fd) = rustix::fs::open(dev, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return;
+    };
+    let Ok(n) = rustix::io::pread(&fd, &mut head[..], 0) else {
+        return;
+    };
+    let mut ebr = |at: u64, buf: &mut [u8; 512]| rustix::io::pread(&fd, buf, at) == Ok(512);
+    blkid::partitions(
+        head.get(..n).unwrap_or(&[]),
+        sector as usize,
+        &mut ebr,
+        last,
+        f,
+    );
 }
 
 /// `/sys/class/block/NAME/ATTR`, trimmed.
 fn sysfs_attr<'b>(name: &[u8], attr: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
     let mut path = [0u8; 128];
-    let p = join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
-    Some(crate::read_file(p, buf).ok()?.trim_ascii())
+    let p = files::join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
+    Some(files::read(p, buf).ok()?.trim_ascii())
 }
 
 /// `MAJ:MIN`.
@@ -274,17 +299,6 @@ fn parse_devno(s: &[u8]) -> Option<(u32, u32)> {
         RootDev::Devno(major, minor) => Some((major, minor)),
         _ => None,
     }
-}
-
-/// Concatenate `parts` into `buf`, as a path for a syscall (no NUL: rustix
-/// adds it for `&[u8]`).
-pub fn join<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> Option<&'b [u8]> {
-    let mut len = 0;
-    for p in parts {
-        buf.get_mut(len..len + p.len())?.copy_from_slice(p);
-        len += p.len();
-    }
-    buf.get(..len)
 }
 
 /// The lines that say the root device did not appear, and why that may be:
@@ -303,7 +317,7 @@ fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
             any = true;
             let mut path = [0u8; DEVNAME_MAX];
             let mut head = [0u8; blkid::PROBE_LEN];
-            let Some(p) = join(&mut path, &[b"/dev/", name.to_bytes()]) else {
+            let Some(p) = files::join(&mut path, &[b"/dev/", name.to_bytes()]) else {
                 return;
             };
             let mut uuid = [0u8; 36];
@@ -325,8 +339,25 @@ fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
     if !any {
         error!("no block device present at all");
     }
+    // Devices without a driver: those that can lead to storage named, the
+    // others counted (ACPI objects, the PC speaker... rarely have a driver
+    // in an initramfs).
+    let mut others = 0u32;
     coldplug::walk(&mut |d| {
-        if loader.is_some_and(|l| l.resolved(d.modalias).0 > 0) {
+        let r = loader.map(|l| l.resolved(d.modalias));
+        if let Some(driver) = r.as_ref().and_then(|r| r.blacklisted) {
+            return error!(
+                "no driver for {} device {}: its driver {} is blacklisted (modprobe.blacklist=, rd.driver.blacklist= or modprobe.d)",
+                B(d.bus),
+                B(d.name),
+                driver
+            );
+        }
+        if r.is_some_and(|r| r.objects > 0) {
+            return; // its driver loaded, or its failure was said
+        }
+        if !modboot::devices::leads_to_storage(d.modalias) {
+            others += 1;
             return;
         }
         error!(
@@ -336,20 +367,30 @@ fn report_missing(text: &[u8], waited_s: u64, loader: Option<&Loader<'_>>) {
             B(d.modalias)
         );
     });
+    if others > 0 {
+        error!(
+            "{} more devices have no driver in the blob, none of them a way to storage",
+            others
+        );
+    }
 }
 
 /// Mount the root found on [`NEW_ROOT`], trying each candidate filesystem
-/// type until one mounts. Every failure is logged before `Err` is returned.
+/// type until one mounts. Every failure is logged before `Err` is returned:
+/// each type tried and why it failed, in one line (`ENODEV`: the kernel has
+/// no such filesystem, and the line says whether the image has its
+/// `fs-TYPE` module), then what the device holds if it is no filesystem
+/// ([`not_a_filesystem`]).
 #[inline(never)]
 pub fn mount(
     found: &Found,
     bp: &BootParams<'_>,
-    loader: Option<&mut Loader<'_>>,
+    mut loader: Option<&mut Loader<'_>>,
 ) -> Result<(), ()> {
     let root = found.path();
     let _ = rustix::fs::mkdir(NEW_ROOT, Mode::from_raw_mode(0o755));
     let mut data_buf = [0u8; 1024];
-    let data = match cstr(bp.rootflags.unwrap_or(b""), &mut data_buf) {
+    let data = match files::cstr(bp.rootflags.unwrap_or(b""), &mut data_buf) {
         Some(d) => d,
         None => {
             error!("rootflags= is longer than {} bytes", data_buf.len() - 1);
@@ -357,7 +398,7 @@ pub fn mount(
         }
     };
     let mut fs_buf = [0u8; 4096];
-    let known = match crate::read_file(b"/proc/filesystems", &mut fs_buf) {
+    let known = match files::read(b"/proc/filesystems", &mut fs_buf) {
         Ok(t) => t,
         Err(e) => {
             error!("cannot read /proc/filesystems: {}", E(e));
@@ -369,10 +410,10 @@ pub fn mount(
         .fstype
         .filter(|_| bp.rootfstype.is_none())
         .map(|fs| fs.name().as_bytes());
-    if let (Some(fs), Some(l)) = (detected, loader) {
+    let mut name = [0u8; 64];
+    if let (Some(fs), Some(l)) = (detected, loader.as_deref_mut()) {
         if !fstypes::candidates(known, false).any(|k| k == fs) {
-            let mut name = [0u8; 32];
-            if let Some(alias) = join(&mut name, &[b"fs-", fs]) {
+            if let Some(alias) = files::join(&mut name, &[b"fs-", fs]) {
                 l.request(alias);
                 l.finish_all();
             }
@@ -386,7 +427,11 @@ pub fn mount(
         .into_iter()
         .chain(fstypes::candidates(types, from_cmdline).filter(|&t| Some(t) != detected));
     let mut read_only = !bp.read_write;
-    let mut last: Option<(&[u8], Errno)> = None;
+    let mut why = kmsg::Line::start(kmsg::ERR);
+    why.push(b"cannot mount root ");
+    why.push(root);
+    why.push(b":");
+    let mut sep: &[u8] = b" ";
     for fstype in candidates {
         loop {
             let mut flags = MountFlags::SILENT;
@@ -414,28 +459,63 @@ pub fn mount(
                     read_only = true;
                 }
                 Err(e) => {
-                    last = Some((fstype, e));
+                    why.push(sep);
+                    sep = b", ";
+                    why.push(fstype);
+                    why.push(b": ");
+                    why.arg(E(e).into());
+                    let alias = files::join(&mut name, &[b"fs-", fstype]).unwrap_or(b"");
+                    if e == Errno::NODEV
+                        && !loader
+                            .as_deref()
+                            .is_some_and(|l| l.resolved(alias).objects > 0)
+                    {
+                        why.push(b" (no ");
+                        why.push(alias);
+                        why.push(b" module in the image)");
+                    }
                     break;
                 }
             }
         }
     }
-    match last {
-        Some((fstype, e)) => error!(
-            "cannot mount root {}: last tried {}: {}",
-            B(root),
-            B(fstype),
-            E(e)
-        ),
-        None => error!("cannot mount root {}: no filesystem type to try", B(root)),
+    if sep == b" " {
+        why.push(b" no filesystem type to try");
+    }
+    why.finish();
+    if found.fstype.is_none() {
+        not_a_filesystem(found);
     }
     Err(())
 }
 
-/// Copy `s` into `buf` with a NUL; `None` if it does not fit.
-pub fn cstr<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
-    let dst = buf.get_mut(..s.len())?;
-    dst.copy_from_slice(s);
-    *buf.get_mut(s.len())? = 0;
-    CStr::from_bytes_with_nul(buf.get(..=s.len())?).ok()
+/// What a root device with no filesystem modboot recognises holds, when
+/// that says what `root=` should have been: a partition table (its
+/// partitions by name and PARTUUID).
+fn not_a_filesystem(found: &Found) {
+    let dev = found.path();
+    let name = dev.get(5..).unwrap_or(b"");
+    let mut head = [0u8; blkid::PROBE_LEN];
+    let mut l = kmsg::Line::start(kmsg::ERR);
+    l.push(dev);
+    l.push(b" holds a partition table, not a filesystem: root= names one of its partitions:");
+    let mut any = false;
+    with_table(dev, &mut head, u32::MAX, &mut |p| {
+        // The kernel's partition names: a `p` before the number when the
+        // disk's name ends in a digit (nvme0n1p1, mmcblk0p1).
+        l.push(if any { b", " } else { b" " });
+        any = true;
+        l.push(dev);
+        if name.last().is_some_and(u8::is_ascii_digit) {
+            l.push(b"p");
+        }
+        l.push_u64(p.number as u64);
+        l.push(b" PARTUUID=");
+        let mut uuid = [0u8; 36];
+        let n = p.uuid.format(&mut uuid);
+        l.push(uuid.get(..n).unwrap_or(&[]));
+    });
+    if any {
+        l.finish();
+    }
 }

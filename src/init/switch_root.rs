@@ -12,10 +12,11 @@
 //!
 //! Returns only if the hand-over failed; the reason is logged.
 
+use crate::clock;
+use crate::files::cstr;
 use crate::kmsg::{B, E, Ms};
-use crate::root::{NEW_ROOT, cstr};
+use crate::root::NEW_ROOT;
 use crate::sys::{self, Args};
-use crate::{Timings, clock};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modboot::cmdline::BootParams;
@@ -37,6 +38,16 @@ const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// The kernel passes init at most 32 arguments (MAX_INIT_ARGS).
 const MAX_ARGS: usize = 40;
 const MAX_DEPTH: u32 = 64;
+
+/// Timestamps of the boot steps, in monotonic nanoseconds, for the line
+/// before the exec.
+pub struct Timings {
+    pub start: u64,
+    /// Until the root device was found (drivers loading meanwhile).
+    pub found: u64,
+    /// Loading the rest, and mounting.
+    pub mount: u64,
+}
 
 #[inline(never)]
 pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {

@@ -1,14 +1,15 @@
 //! Everything in the init that needs `unsafe`: the entry point's view of the
-//! initial stack, the `mem*` functions a libc would provide, the panic
-//! handler, file mappings, `execve`, and the log file descriptor.
+//! initial stack, the `mem*` functions a libc would provide, the fault
+//! handler, file mappings, `fork` and `execve`, and the log file descriptor.
 //!
-//! The init links no libc, so this module is its runtime. Each unsafe block
-//! says why it is sound.
+//! The init links no libc, so this module is its runtime, at the bottom:
+//! it uses nothing of the init but `arch`. Each unsafe block says why it is
+//! sound.
 
 #![allow(unsafe_code)]
 
 use core::ffi::{CStr, c_void};
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use rustix::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd};
 use rustix::io::{self, Errno};
 
@@ -152,28 +153,17 @@ pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     n
 }
 
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    // Only reached in a build without `-Cpanic=immediate-abort` (tests of
-    // the core on the host use std's); the init's build aborts on a panic,
-    // and `on_fault` below reports that. No panic is reachable from input by
-    // design; if one happens anyway, say where and stay alive: PID 1 exiting
-    // would panic the kernel.
-    let mut l = crate::kmsg::Line::start(crate::kmsg::ERR);
-    l.push(b"internal error (panic) at ");
-    if let Some(loc) = info.location() {
-        l.push(loc.file().as_bytes());
-        l.push(b":");
-        l.push_u64(loc.line() as u64);
-    }
-    l.finish();
-    crate::halt()
-}
+/// What to call on a fault: set by [`catch_faults`], a `fn(signal,
+/// address) -> !` stored as an address.
+static ON_FAULT: AtomicUsize = AtomicUsize::new(0);
 
 /// Catch what would otherwise kill PID 1 with a kernel panic: an aborted
 /// panic (an illegal instruction), a bad memory access, a bus error (a
-/// mapped file that shrank). The handler logs one line and halts.
-pub fn catch_faults() {
+/// mapped file that shrank). `report` gets the signal and the address (the
+/// faulting instruction, or the address touched) and must not return; it
+/// belongs to a module above this one (the log and the halt are there).
+pub fn catch_faults(report: fn(usize, usize) -> !) {
+    ON_FAULT.store(report as usize, Ordering::Relaxed);
     const SA_SIGINFO: usize = 4;
     const SA_RESTORER: usize = 0x0400_0000;
     const SIGNALS: [usize; 5] = [4, 5, 7, 8, 11]; // ILL, TRAP, BUS, FPE, SEGV
@@ -195,7 +185,8 @@ pub fn catch_faults() {
     for sig in SIGNALS {
         // SAFETY: `action` is a valid kernel struct sigaction for this
         // architecture, read during the call; `on_fault` never returns and
-        // only writes one line and sleeps (async-signal-safe).
+        // only calls `report`, which writes one line and sleeps
+        // (async-signal-safe).
         unsafe {
             crate::arch::syscall4(
                 crate::arch::nr::RT_SIGACTION,
@@ -214,20 +205,20 @@ unsafe extern "C" fn on_fault(sig: core::ffi::c_int, info: *const usize, _: *con
     // siginfo_t on 64-bit Linux: si_signo, si_errno, si_code (three ints,
     // padded to 16 bytes), then si_addr: the faulting instruction for
     // SIGILL/SIGTRAP/SIGFPE, the address touched for SIGSEGV/SIGBUS.
-    // SAFETY: per the contract, `info` is a valid siginfo_t.
-    let addr = unsafe { info.add(2).read() };
-    let mut l = crate::kmsg::Line::start(crate::kmsg::ERR);
-    l.push(b"internal error: signal ");
-    l.push_u64(sig as u64);
-    l.push(b" at address ");
-    l.push_u64(addr as u64);
-    l.push(b" (a bug in modboot); halting");
-    l.finish();
-    crate::halt()
+    // SAFETY: per the contract, `info` is a valid siginfo_t; `ON_FAULT`
+    // holds a `fn(usize, usize) -> !`, stored before any handler was
+    // installed (only `catch_faults` stores it).
+    unsafe {
+        let addr = info.add(2).read();
+        let report: fn(usize, usize) -> ! = core::mem::transmute(ON_FAULT.load(Ordering::Relaxed));
+        report(sig as usize, addr)
+    }
 }
 
 unsafe extern "C" fn never_restored() {
-    crate::halt()
+    // Never called: the handler does not return.
+    #[allow(clippy::empty_loop)]
+    loop {}
 }
 
 static KMSG_FD: AtomicI32 = AtomicI32::new(-1);
@@ -259,6 +250,15 @@ pub fn log_fd() -> (BorrowedFd<'static>, bool) {
             (BorrowedFd::borrow_raw(2), false)
         }
     }
+}
+
+/// The console the kernel opened as PID 1's standard input, output and
+/// error (standard output here); writes fail harmlessly with `EBADF` if
+/// there is none.
+pub fn console() -> BorrowedFd<'static> {
+    // SAFETY: fd 1 is never closed by the init; if the kernel found no
+    // console it is not open, and calls on it fail with EBADF.
+    unsafe { BorrowedFd::borrow_raw(1) }
 }
 
 /// A read-only private mapping of a whole file.

@@ -122,19 +122,40 @@ pub fn compressed_tree(ext: &str) -> PathBuf {
 /// containing its text (a boot that halts on purpose never powers off).
 /// The console is kept in `log`.
 pub fn run_boot(
-    mut cmd: Command,
+    cmd: Command,
     log: PathBuf,
     until: Option<(&str, Duration)>,
     timeout: Duration,
 ) -> Console {
+    run_boot_typing(cmd, log, until, timeout, &[])
+}
+
+/// [`run_boot`], typing into the serial console: for each `(after, text)`
+/// of `script`, in order, `text` is written to the console a second after a
+/// line containing `after` has appeared (time for the shell that line
+/// announces to start; `cmd` must have `--serial-input`).
+pub fn run_boot_typing(
+    mut cmd: Command,
+    log: PathBuf,
+    until: Option<(&str, Duration)>,
+    timeout: Duration,
+    script: &[(&str, &str)],
+) -> Console {
     let started = Instant::now();
     // Its own process group, so that stopping it stops QEMU too.
     let mut child = cmd
+        .stdin(if script.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .process_group(0)
         .spawn()
         .expect("start qemu/boot");
+    let mut stdin = child.stdin.take();
+    let mut script = script.iter().peekable();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -150,7 +171,7 @@ pub fn run_boot(
     let mut lines = Vec::new();
     let mut deadline = started + timeout;
     let mut stopping = false;
-    loop {
+    let exited = loop {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => {
                 if let Some((needle, grace)) = until {
@@ -159,22 +180,34 @@ pub fn run_boot(
                         deadline = Instant::now() + grace;
                     }
                 }
+                while let Some((_, text)) = script.next_if(|(after, _)| line.contains(after)) {
+                    use std::io::Write;
+                    std::thread::sleep(Duration::from_secs(1));
+                    let input = stdin.as_mut().expect("--serial-input");
+                    input.write_all(text.as_bytes()).unwrap();
+                    input.flush().unwrap();
+                }
                 lines.push(line);
             }
-            Err(_) => break, // VM gone, timed out, or the grace period is over
+            // The VM is gone: it powered off, rebooted (-no-reboot) or
+            // was stopped by qemu/boot's own timeout.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break true,
+            // Timed out, or the grace period is over: still running.
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break false,
         }
-    }
+    };
     let _ = Command::new("kill")
         .args(["-KILL", "--", &format!("-{}", child.id())])
         .status();
     let _ = child.wait();
+    drop(stdin);
     std::fs::write(&log, lines.join("\n")).unwrap();
     eprintln!(
         "boot: {:.1} s wall, log {}",
         started.elapsed().as_secs_f64(),
         log.display()
     );
-    Console { lines, log }
+    Console { lines, log, exited }
 }
 
 /// The files of an uncompressed newc archive, by path (a reader of our own,
@@ -207,6 +240,9 @@ pub fn read_newc(mut b: &[u8]) -> BTreeMap<String, Vec<u8>> {
 pub struct Console {
     pub lines: Vec<String>,
     pub log: PathBuf,
+    /// The VM ended by itself (powered off, or rebooted: qemu/boot runs
+    /// QEMU with -no-reboot), not stopped after `until` or the timeout.
+    pub exited: bool,
 }
 
 impl Console {
@@ -239,6 +275,17 @@ impl Console {
             .iter()
             .position(|l| l.contains(needle))
             .unwrap_or_else(|| panic!("console lacks {needle:?}; see {}", self.log.display()))
+    }
+
+    /// The kernel's printk timestamp (seconds) of the first line containing
+    /// `needle`.
+    #[track_caller]
+    pub fn time_of(&self, needle: &str) -> f64 {
+        let line = &self.lines[self.position(needle)];
+        line.strip_prefix('[')
+            .and_then(|l| l.split(']').next())
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no timestamp on {line:?}; see {}", self.log.display()))
     }
 
     /// Text after `prefix` on the first line containing it.

@@ -1,0 +1,71 @@
+//! Small files and paths: reading a sysfs or procfs file into a buffer,
+//! writing a sysctl, building a path without an allocator, the kernel
+//! command line.
+
+use core::ffi::CStr;
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+/// The kernel's command line is at most a few KiB (COMMAND_LINE_SIZE).
+pub const CMDLINE_MAX: usize = 8192;
+
+/// Read a small file into `buf` (up to its size).
+pub fn read<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&fd, buf.get_mut(len..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buf.get(..len).unwrap_or(&[]))
+}
+
+/// Write `data` to an existing file (a sysctl) in one write.
+pub fn write(path: &[u8], data: &[u8]) -> Result<(), Errno> {
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
+    rustix::io::write(&fd, data).map(|_| ())
+}
+
+/// Concatenate `parts` into `buf`, as a path for a syscall (no NUL: rustix
+/// adds it for `&[u8]`).
+pub fn join<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> Option<&'b [u8]> {
+    let mut len = 0;
+    for p in parts {
+        buf.get_mut(len..len + p.len())?.copy_from_slice(p);
+        len += p.len();
+    }
+    buf.get(..len)
+}
+
+/// Copy `s` into `buf` with a NUL; `None` if it does not fit.
+pub fn cstr<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+    let dst = buf.get_mut(..s.len())?;
+    dst.copy_from_slice(s);
+    *buf.get_mut(s.len())? = 0;
+    CStr::from_bytes_with_nul(buf.get(..=s.len())?).ok()
+}
+
+/// Read `/proc/cmdline`; a command line too long for the buffer is cut, and
+/// said so; one that cannot be read is empty, and said so.
+#[inline(never)]
+pub fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
+    match read(b"/proc/cmdline", buf) {
+        Ok(s) => {
+            if s.len() == CMDLINE_MAX {
+                warn!("kernel command line cut at {} bytes", CMDLINE_MAX);
+            }
+            s
+        }
+        Err(e) => {
+            error!(
+                "cannot read /proc/cmdline: {}; using defaults",
+                crate::kmsg::E(e)
+            );
+            &[]
+        }
+    }
+}
