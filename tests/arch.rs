@@ -216,9 +216,9 @@ fn riscv64_debian13_kernel() {
 }
 
 /// Debian 13's cloud kernel decompresses its `.ko.xz` modules itself: the
-/// image keeps them `.ko.xz`, and they load (through `finit_module` with
-/// `MODULE_INIT_COMPRESSED_FILE`: the init inflates only gzip, and the
-/// kernel refuses xz bytes without that flag).
+/// image keeps them `.ko.xz`, and they load through `finit_module` with
+/// `MODULE_INIT_COMPRESSED_FILE` (the init inflates only gzip, and the
+/// kernel refuses xz bytes without that flag); the kmsg line says so.
 #[test]
 fn x86_64_debian13_cloud_kernel_loads_ko_xz_in_the_kernel() {
     let t = Target {
@@ -238,4 +238,14 @@ fn x86_64_debian13_cloud_kernel_loads_ko_xz_in_the_kernel() {
         "virtio_blk not stored as .ko.xz: {modules:?}"
     );
     assert!(modules.iter().all(|p| p.ends_with(".ko.xz")), "{modules:?}");
+    // The kmsg line says how it went in.
+    let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("arch-x86_64-trixie-readme.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("modboot: loaded virtio_blk in ")
+                && l.contains(" ms, decompressed by the kernel, params ")),
+        "no 'decompressed by the kernel' line in {}",
+        log.display()
+    );
 }

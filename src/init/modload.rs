@@ -539,10 +539,19 @@ impl<'a> Loader<'a> {
             Ok(()) => {
                 self.sum.loaded += 1;
                 let params = self.params(job);
+                // A file in the kernel's own format went to finit_module
+                // with MODULE_INIT_COMPRESSED_FILE: say so.
+                let by_kernel = self.kernel_reads.map_or("", |f| {
+                    match m.path().to_bytes().ends_with(f.suffix().as_bytes()) {
+                        true => ", decompressed by the kernel",
+                        false => "",
+                    }
+                });
                 info!(
-                    "loaded {} in {}{}{}",
+                    "loaded {} in {}{}{}{}",
                     m.name(),
                     Ms(clock::since(started)),
+                    by_kernel,
                     if params.is_empty() { "" } else { ", params " },
                     params
                 );
