@@ -5,8 +5,12 @@
 //! no state outlives the call and back-references read the output itself.
 //! The design is that of zlib's `contrib/puff/puff.c` (Mark Adler):
 //! canonical Huffman codes kept as counts per length and symbols in code
-//! order, decoded a bit at a time. It takes about 1.5 KiB of the init where
-//! a streaming, table-driven inflater (miniz_oxide) took 7.
+//! order, decoded a bit at a time, plus a table that decodes every code of
+//! up to 9 bits (nearly all of them) in one look-up, and back-references
+//! copied as block moves. It takes about 2 KiB of the init where a
+//! streaming inflater (miniz_oxide) took 7; in the guest it inflates the
+//! generic image's loaded modules 1.9 times as fast as the bit-at-a-time
+//! decoder alone (README.md, "Generic images").
 //!
 //! The rules are puff's, which are zlib's: a code set must be complete,
 //! except a literal/length or distance code with a single code of length
@@ -69,7 +73,17 @@ const MAX_BITS: usize = 15;
 struct Huffman {
     count: [u16; MAX_BITS + 1],
     symbol: [u16; MAX_LCODES],
+    /// The symbol of every code of at most [`FAST_BITS`] bits, by the next
+    /// `FAST_BITS` bits of input (codes are sent most significant bit
+    /// first, so an entry is indexed by its code reversed, padded with
+    /// every value above it): `symbol << 4 | length`, 0 for a longer code.
+    fast: [u16; 1 << FAST_BITS],
 }
+
+/// Codes this short are decoded by one table look-up ([`Huffman::fast`]);
+/// longer ones (rare: the most frequent symbols get the shortest codes)
+/// a bit at a time.
+const FAST_BITS: usize = 9;
 
 impl Huffman {
     /// The code for symbols with these code lengths (0: no code). Returns
@@ -79,6 +93,7 @@ impl Huffman {
         let mut h = Huffman {
             count: [0; MAX_BITS + 1],
             symbol: [0; MAX_LCODES],
+            fast: [0; 1 << FAST_BITS],
         };
         for &l in lengths {
             *h.count.get_mut(l as usize)? += 1;
@@ -95,11 +110,26 @@ impl Huffman {
         for len in 1..MAX_BITS {
             offs[len + 1] = offs[len] + h.count[len];
         }
+        // The first code of each length (RFC 1951 3.2.2), then each
+        // symbol's code in turn.
+        let mut next = [0u16; MAX_BITS + 1];
+        for len in 1..MAX_BITS {
+            next[len + 1] = (next[len] + h.count[len]) << 1;
+        }
         for (sym, &l) in lengths.iter().enumerate() {
             if l != 0 {
                 let o = offs.get_mut(l as usize)?;
                 *h.symbol.get_mut(*o as usize)? = sym as u16;
                 *o += 1;
+                let code = next.get_mut(l as usize)?;
+                let l = l as usize;
+                if l <= FAST_BITS {
+                    let reversed = (code.reverse_bits() >> (16 - l)) as usize;
+                    for pad in (reversed..1 << FAST_BITS).step_by(1 << l) {
+                        *h.fast.get_mut(pad)? = (sym as u16) << 4 | l as u16;
+                    }
+                }
+                *code += 1;
             }
         }
         Some((h, left))
@@ -159,6 +189,13 @@ impl State<'_, '_> {
             self.pos += 1;
             self.bitbuf |= (b as u32) << self.bitcnt;
             self.bitcnt += 8;
+        }
+        let hit = h.fast[(self.bitbuf as usize) & ((1 << FAST_BITS) - 1)];
+        let len = (hit & 15) as u32;
+        if hit != 0 && len <= self.bitcnt {
+            self.bitbuf >>= len;
+            self.bitcnt -= len;
+            return Ok((hit >> 4) as usize);
         }
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         let mut buf = self.bitbuf;
@@ -309,10 +346,19 @@ impl State<'_, '_> {
             if dist > self.len {
                 return Err(Error::Corrupt);
             }
-            for _ in 0..len {
-                let b = *self.out.get(self.len - dist).ok_or(Error::Corrupt)?;
-                self.put(b)?;
+            // The copy repeats the `dist` bytes before it: copied in
+            // chunks, each as long as what is already there from `start`
+            // (a whole number of periods), so each chunk is one move.
+            let start = self.len - dist;
+            let end = self.len + len;
+            let out = self.out.get_mut(..end).ok_or(Error::NoRoom)?;
+            let mut at = self.len;
+            while at < end {
+                let n = (at - start).min(end - at);
+                out.copy_within(start..start + n, at);
+                at += n;
             }
+            self.len = end;
         }
     }
 }
