@@ -145,7 +145,9 @@ struct ImageOptions {
     /// The init binary (default: the installed init for the modules' architecture)
     #[arg(long, value_name = "FILE")]
     init: Option<PathBuf>,
-    /// The image's compression: zstd, gzip (the default), xz, none [conf: compress]
+    /// The image's compression: zstd, gzip (the default), xz, none (the
+    /// default with --generic or --all, whose modules are compressed one by
+    /// one) [conf: compress]
     #[arg(long, value_name = "FORMAT", value_parser = parse_compress)]
     compress: Option<Format>,
     /// The compression level (gzip 1-9, default 9; zstd 1-19, default 3; xz 0-9,
