@@ -378,13 +378,7 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
             ));
         }
     }
-    let generic = if s.generic {
-        true
-    } else if s.no_generic {
-        false
-    } else {
-        c.generic.unwrap_or(false)
-    };
+    let generic = switch(s.generic, s.no_generic, c.generic);
     // An image of many modules of which a boot loads few (--generic, --all)
     // stores each module compressed in an uncompressed archive: the kernel's
     // unpacking is a copy, RAM holds compressed modules, and only what is
@@ -396,13 +390,7 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
     } else {
         Some(s.rootfs.iter().filter(|t| !t.is_empty()).cloned().collect())
     };
-    let hostonly = if s.hostonly {
-        true
-    } else if s.no_hostonly {
-        false
-    } else {
-        c.hostonly.unwrap_or(false)
-    };
+    let hostonly = switch(s.hostonly, s.no_hostonly, c.hostonly);
     let firmware_dir = image
         .and_then(|i| i.firmware_dir.clone())
         .or(c.firmware_dir.clone())
@@ -462,6 +450,13 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
         microcode,
         rescue,
     })
+}
+
+/// A yes/no setting: `--X` or `--no-X` on the command line (the later of
+/// the two wins, as clap leaves only it set), else the configuration, else
+/// no.
+fn switch(on: bool, off: bool, configured: Option<bool>) -> bool {
+    on || (!off && configured.unwrap_or(false))
 }
 
 /// Open a module tree, its release settled by its modules' vermagic.
