@@ -344,6 +344,14 @@ fn hostonly_on_this_machine_prints_what_it_picked() {
     println!("{e}");
 }
 
+/// `mkmodboot image` of `k`'s tree with firmware and microcode from `fw`,
+/// to `out`, with `args`; its messages.
+fn image_with_firmware(k: &Kernel, fw: &Path, out: &Path, args: &[&str]) -> String {
+    let base = ["image", "--tree", s(&k.tree), "--init", s(init())];
+    let dirs = ["--firmware-dir", s(fw), "-o", s(out)];
+    ok(mkmodboot(&[&base[..], &dirs[..], args].concat()))
+}
+
 /// Modules of a real tree that declare firmware: a file found (in
 /// `updates/` before the directory itself; plain, `.xz` the kernel reads,
 /// `.zst` it does not and so stored decompressed) lands at
@@ -362,20 +370,12 @@ fn firmware_of_packed_modules_is_packed_where_the_kernel_reads_it() {
     let zst = codec::compress(Format::Zstd, None, b"ni firmware 2").unwrap();
     std::fs::write(fw.join("niscrb02.bin.zst"), &zst).unwrap();
     let out = dir.join("x.img");
-    let e = ok(mkmodboot(&[
-        "image",
-        "--tree",
-        s(&k.tree),
-        "--init",
-        s(init()),
-        "--firmware-dir",
-        s(&fw),
-        "-o",
-        s(&out),
-        "--pack",
-        "jr3_pci,ni_pcidio,daqboard2000",
-        "virtio_blk",
-    ]));
+    let e = image_with_firmware(
+        k,
+        &fw,
+        &out,
+        &["--pack", "jr3_pci,ni_pcidio,daqboard2000", "virtio_blk"],
+    );
     assert!(
         e.contains(&format!(
             "warning: possibly missing firmware daqboard2000_firmware.bin for module daqboard2000 (not in {})",
@@ -451,17 +451,7 @@ fn early_microcode_comes_first_and_the_kernel_boots_it() {
     );
     let image = |name: &str, extra: &str| {
         let out = dir.join(name);
-        let base = [
-            "image",
-            "--tree",
-            s(&k.tree),
-            "--init",
-            s(init()),
-            "--firmware-dir",
-            s(&fw),
-        ];
-        let rest = [extra, "-o", s(&out), "virtio_pci", "virtio_blk"];
-        ok(mkmodboot(&[&base[..], &rest[..]].concat()));
+        image_with_firmware(k, &fw, &out, &[extra, "virtio_pci", "virtio_blk"]);
         std::fs::read(out).unwrap()
     };
     let a = image("a.img", "--compress=zstd");
