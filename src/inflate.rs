@@ -455,7 +455,7 @@ mod tests {
     #[test]
     fn stored_block_after_a_coded_one() {
         let mut bits: Vec<bool> = Vec::new();
-        let mut lsb_first = |v: u32, n: u32, bits: &mut Vec<bool>| {
+        let lsb_first = |v: u32, n: u32, bits: &mut Vec<bool>| {
             (0..n).for_each(|i| bits.push(v >> i & 1 == 1));
         };
         // Not final, fixed codes; 'a' (0x30 + 0x61, 8 bits, most significant
