@@ -69,3 +69,29 @@ pub fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
         }
     }
 }
+
+/// `/dev/kmsg` drops a writer's lines beyond 10 per 5 s by default; a boot
+/// log must not lose lines, so lift the limit while modboot runs (given back
+/// when the last load after the hand-over has said its line). A `printk.devkmsg=` on the command line locks
+/// the setting, and then this changes nothing.
+pub struct DevKmsg {
+    restore: bool,
+}
+
+const DEVKMSG_SYSCTL: &[u8] = b"/proc/sys/kernel/printk_devkmsg";
+
+impl DevKmsg {
+    #[inline(never)]
+    pub fn unlimited() -> DevKmsg {
+        let mut buf = [0u8; 16];
+        let old = read(DEVKMSG_SYSCTL, &mut buf).unwrap_or(&[]);
+        let restore = old.starts_with(b"ratelimit") && write(DEVKMSG_SYSCTL, b"on\n").is_ok();
+        DevKmsg { restore }
+    }
+
+    pub fn restore(&self) {
+        if self.restore {
+            let _ = write(DEVKMSG_SYSCTL, b"ratelimit\n");
+        }
+    }
+}

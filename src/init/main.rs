@@ -10,9 +10,10 @@
 //!    dependency order, several at once ([`modload`]);
 //! 5. meanwhile, load drivers for devices as they appear, until the root
 //!    device shows; mount it on `/root` ([`root`]);
-//! 6. wait for every load started (`rd.break`: the rescue shell), move the
-//!    API mounts over, empty the initramfs, and exec the real init
-//!    ([`switch_root`]).
+//! 6. wait for the boot's own modules (`rd.break`: the rescue shell), move
+//!    the API mounts over and exec the real init ([`switch_root`]); the
+//!    loads still running or queued finish in a process that outlives the
+//!    hand-over, which then empties the initramfs.
 //!
 //! Run as `modprobe` (by `argv[0]`), the same binary answers the kernel's
 //! `request_module()` from the blob ([`modprobe`]).
@@ -67,7 +68,7 @@ pub fn main(args: sys::Args) -> ! {
         sys::exit(2);
     }
     early_mounts();
-    let devkmsg = kmsg_unlimited();
+    let devkmsg = files::DevKmsg::unlimited();
     info!("modboot {} starting", env!("CARGO_PKG_VERSION"));
 
     let mut cmdline_buf = [0u8; files::CMDLINE_MAX];
@@ -109,37 +110,30 @@ pub fn main(args: sys::Args) -> ! {
     let found = root::find(&bp, loader.as_mut(), uevents.as_ref());
     drop(uevents);
     let found_at = clock::now();
-    let mounted = found.and_then(|f| {
+    // Only the root's filesystem module is waited for, and the boot's own
+    // list: other loads go on through the hand-over (switch_root).
+    if found
+        .and_then(|f| root::mount(&f, &bp, loader.as_mut()))
+        .is_ok()
+    {
         if let Some(l) = loader.as_mut() {
-            l.finish_all();
+            l.settle();
         }
-        root::mount(&f, &bp, loader.as_mut())
-    });
-    if let Some(l) = loader.as_ref() {
-        let s = l.sum;
-        info!(
-            "modules: {} loaded, {} already present, {} failed, {} not for this machine, in {}",
-            s.loaded,
-            s.present,
-            s.failed,
-            s.nodev,
-            kmsg::Ms(clock::since(start))
-        );
-    }
-    if mounted.is_ok() {
         if bp.rd_break {
             emergency::rd_break(&args);
         }
         if let Some(h) = helper {
             h.restore();
         }
-        devkmsg.restore();
         let t = switch_root::Timings {
             start,
             found: found_at - start,
             mount: clock::since(found_at),
         };
-        switch_root::switch_root(&bp, &args, &t);
+        switch_root::switch_root(&bp, &args, &t, loader.as_mut(), &devkmsg);
+    }
+    if let Some(l) = loader.as_ref() {
+        l.summarise(start);
     }
     emergency::give_up(&bp, &args)
 }
@@ -184,32 +178,6 @@ fn early_mounts() {
             if let Err(e) = kmsg::open() {
                 error!("cannot open /dev/kmsg: {}; logging to the console", E(e));
             }
-        }
-    }
-}
-
-/// `/dev/kmsg` drops a writer's lines beyond 10 per 5 s by default; a boot
-/// log must not lose lines, so lift the limit while modboot runs (the real
-/// init gets the setting back). A `printk.devkmsg=` on the command line locks
-/// the setting, and then this changes nothing.
-struct DevKmsg {
-    restore: bool,
-}
-
-const DEVKMSG_SYSCTL: &[u8] = b"/proc/sys/kernel/printk_devkmsg";
-
-#[inline(never)]
-fn kmsg_unlimited() -> DevKmsg {
-    let mut buf = [0u8; 16];
-    let old = files::read(DEVKMSG_SYSCTL, &mut buf).unwrap_or(&[]);
-    let restore = old.starts_with(b"ratelimit") && files::write(DEVKMSG_SYSCTL, b"on\n").is_ok();
-    DevKmsg { restore }
-}
-
-impl DevKmsg {
-    fn restore(&self) {
-        if self.restore {
-            let _ = files::write(DEVKMSG_SYSCTL, b"ratelimit\n");
         }
     }
 }

@@ -149,6 +149,9 @@ struct Job {
     after: u16,
     /// Its parameters: a range of the arena.
     params: (u16, u16),
+    /// Requested by name, or needed by a module that was: the boot waits
+    /// for it ([`Loader::settle`]).
+    by_name: bool,
 }
 
 /// A module loading in a forked worker.
@@ -157,7 +160,6 @@ struct Worker {
     /// The worker writes its result here, then exits.
     result: OwnedFd,
     job: Job,
-    started: u64,
 }
 
 pub struct Loader<'a> {
@@ -241,10 +243,26 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Run until every module requested by name (not by a device's
+    /// modalias) has finished, with what it needs; loads for devices go on.
+    #[inline(never)]
+    pub fn settle(&mut self) {
+        loop {
+            self.pump();
+            let queued = self.queue.iter().flatten();
+            let running = self.workers.iter().flatten().map(|w| &w.job);
+            // Nothing running: nothing more can finish.
+            if !queued.chain(running).any(|j| j.by_name) || self.running() == 0 {
+                return;
+            }
+            self.wait(None, None);
+        }
+    }
+
     /// `modprobe NAME`; says so in the log if nothing matched.
     #[inline(never)]
     pub fn request(&mut self, name: &[u8]) -> bool {
-        let found = self.lookup(name);
+        let found = self.lookup(name, true);
         if !found {
             error!(
                 "cannot load {}: no module, alias or built-in of that name in the blob",
@@ -258,7 +276,7 @@ impl<'a> Loader<'a> {
     /// matched (the caller decides whether that is worth a line).
     #[inline(never)]
     pub fn request_modalias(&mut self, modalias: &[u8]) -> bool {
-        self.lookup(modalias)
+        self.lookup(modalias, false)
     }
 
     /// What `name` resolves to, without loading (see [`Resolved`]).
@@ -287,7 +305,7 @@ impl<'a> Loader<'a> {
         r
     }
 
-    fn lookup(&mut self, name: &[u8]) -> bool {
+    fn lookup(&mut self, name: &[u8], by_name: bool) -> bool {
         let mut buf = [0u8; NAME_MAX];
         let Some(key) = resolve::normalise(name, &mut buf) else {
             error!("cannot load {}: not a valid module name", B(name));
@@ -296,13 +314,13 @@ impl<'a> Loader<'a> {
         let resolver = self.resolver;
         let mut prev = NONE;
         resolver
-            .modprobe(key, &mut |step| self.step(step, &mut prev))
+            .modprobe(key, &mut |step| self.step(step, &mut prev, by_name))
             .is_ok()
     }
 
-    fn step(&mut self, step: Step<'_>, prev: &mut u16) {
+    fn step(&mut self, step: Step<'_>, prev: &mut u16, by_name: bool) {
         match step.action {
-            Action::Insmod(m) => self.enqueue(m, step, prev),
+            Action::Insmod(m) => self.enqueue(m, step, prev, by_name),
             Action::Install(command) if resolve::is_disabling(command) => {
                 info!(
                     "not loading {}: modprobe.d says install {}",
@@ -318,7 +336,7 @@ impl<'a> Loader<'a> {
                             command
                         );
                     }
-                    self.enqueue(m, step, prev);
+                    self.enqueue(m, step, prev, by_name);
                 }
                 None => error!(
                     "cannot run install command for {} ({}) and no such module",
@@ -333,7 +351,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn enqueue(&mut self, m: Module<'_>, step: Step<'_>, prev: &mut u16) {
+    fn enqueue(&mut self, m: Module<'_>, step: Step<'_>, prev: &mut u16, by_name: bool) {
         let index = m.index();
         let after = core::mem::replace(prev, index);
         if self.claimed.contains(index) {
@@ -378,6 +396,7 @@ impl<'a> Loader<'a> {
             module: index,
             after,
             params: (start as u16, params.len() as u16),
+            by_name,
         };
         if let Some(slot) = self.queue.iter_mut().find(|s| s.is_none()) {
             *slot = Some(job);
@@ -445,30 +464,46 @@ impl<'a> Loader<'a> {
             .unwrap_or(c"")
     }
 
+    /// Load `m`: in a forked worker when more than one job may run, else
+    /// here. The file is opened first, so a worker still running when the
+    /// initramfs is emptied holds what it loads.
     fn start(&mut self, job: Job, m: Module<'_>) {
         let started = clock::now();
-        if self.jobs > 1 {
-            match self.fork_worker(job, m) {
-                Ok(worker) => {
-                    if let Some(slot) = self.workers.iter_mut().find(|w| w.is_none()) {
-                        *slot = Some(worker);
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        let result = match rustix::fs::openat(&self.dir, m.path(), flags, Mode::empty()) {
+            Err(e) => Err(Failure::Open(e)),
+            Ok(file) => {
+                if self.jobs > 1 {
+                    // No process to spare: load it here instead.
+                    if let Ok(worker) = self.fork_worker(job, m, &file, started) {
+                        if let Some(slot) = self.workers.iter_mut().find(|w| w.is_none()) {
+                            *slot = Some(worker);
+                        }
+                        return;
                     }
-                    return;
                 }
-                // No process to spare: load it here instead.
-                Err(_) => {}
+                load(&file, self.params(job), self.kernel_reads)
             }
-        }
-        let result = load(&self.dir, m.path(), self.params(job), self.kernel_reads);
-        self.finish(job, result, started);
+        };
+        self.say(job, m, result, started);
+        self.finish(job, result);
     }
 
-    fn fork_worker(&self, job: Job, m: Module<'_>) -> Result<Worker, Errno> {
+    /// The worker loads, says the outcome in the log itself (the init may
+    /// have handed over meanwhile), sends it as one word, and exits.
+    fn fork_worker(
+        &self,
+        job: Job,
+        m: Module<'_>,
+        file: &OwnedFd,
+        started: u64,
+    ) -> Result<Worker, Errno> {
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         match sys::fork()? {
             None => {
                 drop(read);
-                let result = load(&self.dir, m.path(), self.params(job), self.kernel_reads);
+                let result = load(file, self.params(job), self.kernel_reads);
+                self.say(job, m, result, started);
                 let word = Failure::encode(result).to_ne_bytes();
                 let _ = rustix::io::write(&write, &word);
                 sys::exit(0)
@@ -477,7 +512,6 @@ impl<'a> Loader<'a> {
                 pid,
                 result: read,
                 job,
-                started: clock::now(),
             }),
         }
     }
@@ -527,17 +561,16 @@ impl<'a> Loader<'a> {
             Ok(4) => Failure::decode(u32::from_ne_bytes(word)),
             _ => Err(Failure::Worker),
         };
+        // Not this process's child if it was forked before the hand-over:
+        // then the real init reaps it.
         let _ = rustix::process::waitpid(Some(w.pid), rustix::process::WaitOptions::empty());
-        self.finish(w.job, result, w.started);
+        self.finish(w.job, result);
     }
 
-    fn finish(&mut self, job: Job, result: Result<(), Failure>, started: u64) {
-        let Some(m) = self.blob.module(job.module) else {
-            return;
-        };
+    /// The outcome's line in the log.
+    fn say(&self, job: Job, m: Module<'_>, result: Result<(), Failure>, started: u64) {
         match result {
             Ok(()) => {
-                self.sum.loaded += 1;
                 let params = self.params(job);
                 // A file in the kernel's own format went to finit_module
                 // with MODULE_INIT_COMPRESSED_FILE: say so.
@@ -556,19 +589,11 @@ impl<'a> Loader<'a> {
                     params
                 );
             }
-            Err(Failure::Kernel(Errno::EXIST)) => {
-                self.sum.present += 1;
-                info!("{} was already loaded", m.name());
-            }
-            Err(Failure::Kernel(Errno::NODEV)) => {
-                // Not loaded all the same: what needs it cannot load either.
-                self.failed.insert(job.module);
-                self.sum.nodev += 1;
-                info!(
-                    "{} is not for this machine: the kernel said ENODEV (no device or CPU feature for it)",
-                    m.name()
-                );
-            }
+            Err(Failure::Kernel(Errno::EXIST)) => info!("{} was already loaded", m.name()),
+            Err(Failure::Kernel(Errno::NODEV)) => info!(
+                "{} is not for this machine: the kernel said ENODEV (no device or CPU feature for it)",
+                m.name()
+            ),
             Err(failure) => {
                 let (what, errno, hint) = failure.describe();
                 error!(
@@ -579,8 +604,21 @@ impl<'a> Loader<'a> {
                     errno,
                     hint
                 );
-                self.give_up(job.module);
             }
+        }
+    }
+
+    /// Count the outcome and let what waits for the module start.
+    fn finish(&mut self, job: Job, result: Result<(), Failure>) {
+        match result {
+            Ok(()) => self.sum.loaded += 1,
+            Err(Failure::Kernel(Errno::EXIST)) => self.sum.present += 1,
+            Err(Failure::Kernel(Errno::NODEV)) => {
+                // Not loaded all the same: what needs it cannot load either.
+                self.failed.insert(job.module);
+                self.sum.nodev += 1;
+            }
+            Err(_) => self.give_up(job.module),
         }
         self.finished.insert(job.module);
         if self.idle() {
@@ -593,6 +631,20 @@ impl<'a> Loader<'a> {
         if self.failed.insert(index) {
             self.sum.failed += 1;
         }
+    }
+
+    /// The line that sums up the loads, `start` being the boot's.
+    #[inline(never)]
+    pub fn summarise(&self, start: u64) {
+        let s = self.sum;
+        info!(
+            "modules: {} loaded, {} already present, {} failed, {} not for this machine, in {}",
+            s.loaded,
+            s.present,
+            s.failed,
+            s.nodev,
+            Ms(clock::since(start))
+        );
     }
 
     /// Run until every queued job has finished.
@@ -618,16 +670,9 @@ impl<'a> Loader<'a> {
 }
 
 /// Load one module file; see the module's documentation.
-fn load(
-    dir: &OwnedFd,
-    path: &CStr,
-    params: &CStr,
-    kernel_reads: Option<Format>,
-) -> Result<(), Failure> {
-    let fd = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(Failure::Open)?;
+fn load(fd: &OwnedFd, params: &CStr, kernel_reads: Option<Format>) -> Result<(), Failure> {
     let mut head = [0u8; 8];
-    let n = rustix::io::pread(&fd, &mut head, 0).map_err(Failure::Open)?;
+    let n = rustix::io::pread(fd, &mut head, 0).map_err(Failure::Open)?;
     let format = Format::detect(head.get(..n).unwrap_or(&[]));
     // finit_module is in every kernel since 3.8, older than any this
     // targets; init_module only takes what was inflated here.
@@ -637,13 +682,13 @@ fn load(
         } else {
             MODULE_INIT_COMPRESSED_FILE
         };
-        return rustix::system::finit_module(&fd, params, flags as _).map_err(Failure::Kernel);
+        return rustix::system::finit_module(fd, params, flags as _).map_err(Failure::Kernel);
     }
     if format != Format::Gzip {
         return Err(Failure::Format(format));
     }
-    let len = rustix::fs::fstat(&fd).map_err(Failure::Open)?.st_size as usize;
-    let file = Mapping::file(&fd, len).map_err(Failure::Open)?;
+    let len = rustix::fs::fstat(fd).map_err(Failure::Open)?.st_size as usize;
+    let file = Mapping::file(fd, len).map_err(Failure::Open)?;
     let gz = Gzip::new_checked(file.bytes()).map_err(Failure::Gzip)?;
     let mut image = Mapping::anonymous(gz.inflated_len()).map_err(Failure::Open)?;
     gz.inflate_into(image.bytes_mut()).map_err(Failure::Gzip)?;

@@ -415,7 +415,7 @@ pub fn mount(
         if !fstypes::candidates(known, false).any(|k| k == fs) {
             if let Some(alias) = files::join(&mut name, &[b"fs-", fs]) {
                 l.request(alias);
-                l.finish_all();
+                l.settle();
             }
         }
     }

@@ -4,17 +4,27 @@
 //!    `/etc/init`, `/bin/init`, `/bin/sh`), checked inside the new root
 //!    (symlinks resolved there, not in the initramfs);
 //! 2. move `/dev`, `/proc`, `/sys`, `/run` into the new root;
-//! 3. delete the initramfs's files to free its memory, never crossing into
-//!    another filesystem, and only if `/` really is a ramfs/tmpfs;
+//! 3. fork the *finisher* (below), only if `/` really is a ramfs/tmpfs;
 //! 4. move the new root onto `/`, `chroot` into it;
 //! 5. `execve` the init with the arguments and environment the kernel gave
 //!    PID 1 (`argv[0]` becomes the init's path).
 //!
+//! The finisher outlives the hand-over: it waits for the loads still running
+//! or queued (each worker says its own outcome in the log), says the
+//! summary, gives `/dev/kmsg` its rate limit back, and once PID 1 has
+//! exec'd (a close-on-exec pipe reaches end of file) deletes the
+//! initramfs's files to free its memory, never crossing into another
+//! filesystem. Its root stays the initramfs: the real root is mounted over
+//! PID 1's. It and the workers are the real init's children; the real init
+//! reaps them as any init reaps orphans. Without a process to spare, the
+//! init does the same itself before the switch.
+//!
 //! Returns only if the hand-over failed; the reason is logged.
 
 use crate::clock;
-use crate::files::cstr;
+use crate::files::{DevKmsg, cstr};
 use crate::kmsg::{B, E, Ms};
+use crate::modload::Loader;
 use crate::root::NEW_ROOT;
 use crate::sys::{self, Args};
 use core::ffi::CStr;
@@ -45,12 +55,18 @@ pub struct Timings {
     pub start: u64,
     /// Until the root device was found (drivers loading meanwhile).
     pub found: u64,
-    /// Loading the rest, and mounting.
+    /// Mounting it, with its filesystem's module and the boot's own list.
     pub mount: u64,
 }
 
 #[inline(never)]
-pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
+pub fn switch_root(
+    bp: &BootParams<'_>,
+    args: &Args,
+    t: &Timings,
+    loader: Option<&mut Loader<'_>>,
+    devkmsg: &DevKmsg,
+) {
     let root = match rustix::fs::open(
         NEW_ROOT,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -96,22 +112,22 @@ pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
         }
     }
 
-    let freed_start = clock::now();
-    match rustix::fs::open(
-        c"/",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => {
-            let mut left = 0u32;
-            delete_contents(&fd, dev, 0, &mut left);
-            if left > 0 {
-                warn!("{} initramfs entries could not be deleted", left);
-            }
+    // The finisher reads its end of the pipe until PID 1's end, held here,
+    // closes on exec.
+    let _exec_done = match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map(|(r, w)| (sys::fork(), r, w))
+    {
+        Ok((Ok(None), r, w)) => {
+            drop(w);
+            wind_up(loader, devkmsg, dev, Some(r), t.start);
+            None
         }
-        Err(e) => warn!("cannot open / to free the initramfs: {}", E(e)),
-    }
-    let freed = clock::since(freed_start);
+        Ok((Ok(Some(_)), _, w)) => Some(w),
+        _ => {
+            wind_up(loader, devkmsg, dev, None, t.start);
+            None
+        }
+    };
 
     let moved = rustix::process::chdir(NEW_ROOT)
         .and_then(|()| rustix::mount::mount_move(c".", c"/"))
@@ -122,17 +138,50 @@ pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
     }
 
     info!(
-        "starting {} after {} (root device found in {}, loads finished and root mounted in {}, initramfs freed in {})",
+        "starting {} after {} (root device found in {}, mounted in {})",
         B(init),
         Ms(clock::since(t.start)),
         Ms(t.found),
-        Ms(t.mount),
-        Ms(freed)
+        Ms(t.mount)
     );
     // The chosen init first; if exec fails, the kernel's list, as it would.
     for path in core::iter::once(init).chain(DEFAULT_INITS.into_iter().filter(|&p| p != init)) {
         let e = exec(path, args);
         error!("cannot run {}: {}", B(path), E(e));
+    }
+}
+
+/// The finisher's work (see the module's documentation); returns, when
+/// `exec_done` is `None`, for the init to switch root itself.
+fn wind_up(
+    loader: Option<&mut Loader<'_>>,
+    devkmsg: &DevKmsg,
+    dev: u64,
+    exec_done: Option<OwnedFd>,
+    start: u64,
+) {
+    if let Some(l) = loader {
+        l.finish_all();
+        l.summarise(start);
+    }
+    devkmsg.restore();
+    if let Some(fd) = &exec_done {
+        let _ = rustix::io::read(fd, &mut [0u8; 1]);
+    }
+    let mut left = 0u32;
+    match rustix::fs::open(
+        c"/",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => delete_contents(&fd, dev, 0, &mut left),
+        Err(e) => warn!("cannot open / to free the initramfs: {}", E(e)),
+    }
+    if left > 0 {
+        warn!("{} initramfs entries could not be deleted", left);
+    }
+    if exec_done.is_some() {
+        sys::exit(0);
     }
 }
 
