@@ -62,6 +62,7 @@
 //! succeeded no accessor can panic or return out-of-range data.
 
 use crate::crc32::Crc32;
+use core::cmp::Ordering;
 use core::ffi::CStr;
 
 pub const MAGIC: [u8; 8] = *b"MODBOOT\0";
@@ -573,14 +574,23 @@ impl<'a> Blob<'a> {
 
     /// Find a module by name; `-` and `_` are the same, as in kmod.
     pub fn find(&self, name: &[u8]) -> Option<Module<'a>> {
-        let (mut lo, mut hi) = (0usize, self.module_count());
+        let i = self.search(section::MODULES, name, crate::modname::cmp)?;
+        self.module(i as u16)
+    }
+
+    /// Binary search of a table sorted by its first string field: the index
+    /// of the entry `cmp` finds equal to `name`. One function for every
+    /// sorted name table (modules, built-ins), not one per caller.
+    #[inline(never)]
+    fn search(&self, kind: u16, name: &[u8], cmp: fn(&[u8], &[u8]) -> Ordering) -> Option<usize> {
+        let table = self.table(kind);
+        let (mut lo, mut hi) = (0usize, table.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let m = self.module(mid as u16)?;
-            match crate::modname::cmp(m.name().as_bytes(), name) {
-                core::cmp::Ordering::Less => lo = mid + 1,
-                core::cmp::Ordering::Greater => hi = mid,
-                core::cmp::Ordering::Equal => return Some(m),
+            match cmp(self.bytes_at(u32_at(table.rec(mid), field::STR0)), name) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(mid),
             }
         }
         None
@@ -665,21 +675,7 @@ impl<'a> Blob<'a> {
 
     /// Whether `name` (normalised) is built into the kernel.
     pub fn is_builtin(&self, name: &[u8]) -> bool {
-        let table = self.table(section::BUILTIN);
-        let (mut lo, mut hi) = (0usize, table.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self
-                .str_field(table.rec(mid), field::STR0)
-                .as_bytes()
-                .cmp(name)
-            {
-                core::cmp::Ordering::Less => lo = mid + 1,
-                core::cmp::Ordering::Greater => hi = mid,
-                core::cmp::Ordering::Equal => return true,
-            }
-        }
-        false
+        self.search(section::BUILTIN, name, <[u8]>::cmp).is_some()
     }
 
     /// Aliases of built-in modules: (pattern, module).

@@ -402,9 +402,7 @@ impl<'a> Resolver<'a> {
         let mut hit = false;
         kcmdline::parse(self.kcmdline, &mut |e| {
             if let kcmdline::Entry::Blacklist(t) = e {
-                let [a, q, c] = t.pieces();
-                let len = a.len() + q.len() + c.len();
-                hit |= len == name.len() && a.iter().chain(q).chain(c).eq(name.as_bytes());
+                hit |= concat_eq(&t.pieces(), name.as_bytes());
             }
         });
         hit
@@ -482,6 +480,18 @@ pub fn is_disabling(command: &str) -> bool {
         command.trim_ascii(),
         "/bin/true" | "/bin/false" | "/usr/bin/true" | "/usr/bin/false" | "true" | "false"
     )
+}
+
+/// Whether `pieces`, one after another, are exactly `name`.
+fn concat_eq(pieces: &[&[u8]], name: &[u8]) -> bool {
+    let mut rest = name;
+    for p in pieces {
+        match rest.strip_prefix(*p) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// Sort a few items, stably, with `before(a, b)` meaning a goes first. Core
