@@ -423,14 +423,14 @@ impl<'a> Resolver<'a> {
             any = true;
             for p in pieces {
                 // kmod turns tabs in options into spaces.
-                for chunk in p.split_inclusive(|&c| c == b'\t') {
-                    match chunk.split_last() {
-                        Some((b'\t', head)) => {
-                            out(head);
-                            out(b" ");
-                        }
-                        _ => out(chunk),
-                    }
+                let mut rest = *p;
+                while let Some(i) = rest.iter().position(|&c| c == b'\t') {
+                    out(rest.get(..i).unwrap_or(&[]));
+                    out(b" ");
+                    rest = rest.get(i + 1..).unwrap_or(&[]);
+                }
+                if !rest.is_empty() {
+                    out(rest);
                 }
             }
         };
