@@ -801,6 +801,11 @@ impl<'a> Softdep<'a> {
         (first..first + count).map(move |i| strings.field(names.rec(i), field::STR0))
     }
 
+    /// Whether it names no module at all (neither `pre:` nor `post:`).
+    pub fn is_empty(&self) -> bool {
+        u16_at(self.rec, field::SOFTDEP_PRE) == 0 && u16_at(self.rec, field::SOFTDEP_POST) == 0
+    }
+
     /// Names to load before the module.
     pub fn pre(&self) -> impl Iterator<Item = &'a str> + 'a {
         self.list(0, u16_at(self.rec, field::SOFTDEP_PRE) as usize)

@@ -354,7 +354,7 @@ impl<'a> Resolver<'a> {
         };
         let mut has_softdeps = false;
         if let Some(sd) = softdep {
-            has_softdeps = sd.pre().next().is_some() || sd.post().next().is_some();
+            has_softdeps = !sd.is_empty();
             expand(&mut sd.pre(), visited, f);
         }
         f(Step {
