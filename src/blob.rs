@@ -309,6 +309,7 @@ struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
+    #[inline(never)]
     fn len(&self) -> usize {
         self.data.len().checked_div(self.entry).unwrap_or(0)
     }
