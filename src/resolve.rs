@@ -223,25 +223,21 @@ impl<'a> Resolver<'a> {
         }
         // Built-in aliases all have priority 0 in kmod's index, so they come
         // in the reverse of the order its trie search finds them.
-        let mut hits: [Option<(&'a str, &'a str)>; MAX_BUILTIN_MATCHES] =
-            [None; MAX_BUILTIN_MATCHES];
+        let mut hits: [(&'a str, &'a str); MAX_BUILTIN_MATCHES] = [("", ""); MAX_BUILTIN_MATCHES];
         let mut count = 0;
         for (pattern, target) in b.builtin_aliases_for(key.as_bytes()) {
             if matches(pattern) {
                 if let Some(slot) = hits.get_mut(count) {
-                    *slot = Some((pattern, target));
+                    *slot = (pattern, target);
                     count += 1;
                 }
             }
         }
         let hits = hits.get_mut(..count).unwrap_or(&mut []);
-        insertion_sort(hits, |x, y| match (x, y) {
-            (Some((p, _)), Some((q, _))) => {
-                trie_discovery(q.as_bytes(), p.as_bytes()) == Ordering::Less
-            }
-            _ => false,
+        insertion_sort(hits, |(p, _), (q, _)| {
+            trie_discovery(q.as_bytes(), p.as_bytes()) == Ordering::Less
         });
-        for (_, target) in hits.iter().flatten() {
+        for (_, target) in hits.iter() {
             found(Object {
                 name: target,
                 alias: Some(key),
