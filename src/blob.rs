@@ -613,13 +613,7 @@ impl<'a> Blob<'a> {
     /// modules.alias: (pattern, target module, rank), by rank.
     pub fn aliases(&self) -> impl Iterator<Item = (&'a str, &'a str, u32)> + 'a {
         let blob = *self;
-        self.table(section::ALIASES).iter().map(move |rec| {
-            (
-                blob.str_field(rec, field::STR0),
-                blob.str_field(rec, field::STR1),
-                u32_at(rec, field::WORD2),
-            )
-        })
+        (0..self.table(section::ALIASES).len()).filter_map(move |i| blob.alias(i))
     }
 
     /// modules.alias entry `i`: (pattern, target module, rank).
