@@ -64,55 +64,39 @@ pub enum Uuid {
     Mbr(u32, u8),
 }
 
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-
 impl Uuid {
     /// The text form, into `out`; returns its length.
     pub fn format(&self, out: &mut [u8; 36]) -> usize {
+        // The bytes in print order, how many, a `-` before the bytes whose
+        // bit is set, and the letter the digits above 9 start from.
+        let (bytes, len, dashes, letters) = match *self {
+            Uuid::Bytes(b) => (b, 16, 0b101_0101_0000u32, b'a'),
+            Uuid::Guid(mut b) => {
+                b[..4].reverse();
+                b[4..6].reverse();
+                b[6..8].reverse();
+                (b, 16, 0b101_0101_0000, b'a')
+            }
+            Uuid::Fat(serial) => (pad(&serial.to_be_bytes()), 4, 0b100, b'A'),
+            Uuid::Mbr(disk, part) => {
+                let mut b = pad(&disk.to_be_bytes());
+                b[4] = part;
+                (b, 5, 0b1_0000, b'a')
+            }
+        };
         let mut n = 0;
-        let mut put = |b: u8| {
+        let mut put = |c: u8| {
             if let Some(slot) = out.get_mut(n) {
-                *slot = b;
+                *slot = c;
                 n += 1;
             }
         };
-        let hex = |bytes: &[u8], digits: &[u8; 16], put: &mut dyn FnMut(u8)| {
-            for &b in bytes {
-                put(digits[(b >> 4) as usize]);
-                put(digits[(b & 15) as usize]);
-            }
-        };
-        match *self {
-            Uuid::Bytes(b) | Uuid::Guid(b) => {
-                let b = if matches!(self, Uuid::Guid(_)) {
-                    [
-                        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11],
-                        b[12], b[13], b[14], b[15],
-                    ]
-                } else {
-                    b
-                };
-                for (i, chunk) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
-                    .iter()
-                    .enumerate()
-                {
-                    if i > 0 {
-                        put(b'-');
-                    }
-                    hex(chunk, HEX_LOWER, &mut put);
-                }
-            }
-            Uuid::Fat(serial) => {
-                let b = serial.to_be_bytes();
-                hex(&b[0..2], HEX_UPPER, &mut put);
+        for (i, &b) in bytes.iter().take(len).enumerate() {
+            if dashes & (1 << i) != 0 {
                 put(b'-');
-                hex(&b[2..4], HEX_UPPER, &mut put);
             }
-            Uuid::Mbr(disk, part) => {
-                hex(&disk.to_be_bytes(), HEX_LOWER, &mut put);
-                put(b'-');
-                hex(&[part], HEX_LOWER, &mut put);
+            for d in [b >> 4, b & 15] {
+                put(if d < 10 { b'0' + d } else { letters + d - 10 });
             }
         }
         n
@@ -152,6 +136,13 @@ fn le32(b: &[u8], at: usize) -> u32 {
 
 fn le64(b: &[u8], at: usize) -> u64 {
     (le32(b, at) as u64) | ((le32(b, at + 4) as u64) << 32)
+}
+
+/// Four bytes at the start of sixteen.
+fn pad(b: &[u8; 4]) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[..4].copy_from_slice(b);
+    out
 }
 
 fn bytes16(b: &[u8], at: usize) -> Option<[u8; 16]> {
@@ -483,4 +474,25 @@ fn gpt<'a>(head: &'a [u8], sector: usize, f: &mut dyn FnMut(Partition<'a>)) -> b
         });
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(u: Uuid) -> std::string::String {
+        let mut buf = [0u8; 36];
+        let n = u.format(&mut buf);
+        std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn uuid_forms() {
+        let b: [u8; 16] = core::array::from_fn(|i| i as u8 * 0x11);
+        assert_eq!(text(Uuid::Bytes(b)), "00112233-4455-6677-8899-aabbccddeeff");
+        assert_eq!(text(Uuid::Guid(b)), "33221100-5544-7766-8899-aabbccddeeff");
+        assert_eq!(text(Uuid::Fat(0x1234_abcd)), "1234-ABCD");
+        assert_eq!(text(Uuid::Mbr(0x1234_abcd, 1)), "1234abcd-01");
+        assert!(Uuid::Fat(0x1234_abcd).matches(b"1234-abcd"));
+    }
 }

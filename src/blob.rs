@@ -130,23 +130,25 @@ pub mod section {
     /// One past the largest kind this reader knows.
     pub const END: usize = 15;
 
-    /// `(entry size, offsets of string fields)` for each kind; index 0 unused.
-    pub const SHAPE: [(usize, &[usize]); END] = [
-        (0, &[]),
-        (1, &[]),
-        (16, &[0, 4]),
-        (2, &[]),
-        (4, &[0]),
-        (8, &[0, 4]),
-        (12, &[0, 4]),
-        (4, &[0]),
-        (8, &[0, 4]),
-        (8, &[0, 4]),
-        (12, &[0, 4]),
-        (12, &[0]),
-        (4, &[0]),
-        (4, &[0]),
-        (4, &[]),
+    /// `(entry size, string fields)` for each kind; index 0 unused. The
+    /// string fields are the first ones: at offsets 0, then 4. Bytes, not
+    /// `usize`s and slices: the init carries this table.
+    pub const SHAPE: [(u8, u8); END] = [
+        (0, 0),
+        (1, 0),
+        (16, 2),
+        (2, 0),
+        (4, 1),
+        (8, 2),
+        (12, 2),
+        (4, 1),
+        (8, 2),
+        (8, 2),
+        (12, 2),
+        (12, 1),
+        (4, 1),
+        (4, 1),
+        (4, 0),
     ];
 
     /// Sections every blob has.
@@ -307,6 +309,7 @@ struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
+    #[inline(never)]
     fn len(&self) -> usize {
         self.data.len().checked_div(self.entry).unwrap_or(0)
     }
@@ -394,6 +397,7 @@ impl<'a> Blob<'a> {
             else {
                 continue; // a later format's section: not ours to read
             };
+            let min_entry = min_entry as usize;
             // Plain arrays (strings, u16 indices) have exactly their size.
             let exact = matches!(kind, section::STRINGS | section::DEPS);
             if entry < min_entry || (exact && entry != min_entry) || present[kind as usize] {
@@ -420,7 +424,7 @@ impl<'a> Blob<'a> {
         }
         for (kind, &(_, fields)) in section::SHAPE.iter().enumerate() {
             for rec in tables[kind].iter() {
-                if !fields.iter().all(|&f| string_ok(u32_at(rec, f..f + 4))) {
+                if !(0..fields as usize).all(|f| string_ok(u32_at(rec, f * 4..f * 4 + 4))) {
                     return Err(Error::BadString);
                 }
             }
@@ -609,13 +613,7 @@ impl<'a> Blob<'a> {
     /// modules.alias: (pattern, target module, rank), by rank.
     pub fn aliases(&self) -> impl Iterator<Item = (&'a str, &'a str, u32)> + 'a {
         let blob = *self;
-        self.table(section::ALIASES).iter().map(move |rec| {
-            (
-                blob.str_field(rec, field::STR0),
-                blob.str_field(rec, field::STR1),
-                u32_at(rec, field::WORD2),
-            )
-        })
+        (0..self.table(section::ALIASES).len()).filter_map(move |i| blob.alias(i))
     }
 
     /// modules.alias entry `i`: (pattern, target module, rank).
@@ -796,6 +794,11 @@ impl<'a> Softdep<'a> {
         let (names, strings) = (self.names, self.strings);
         let first = u32_at(self.rec, field::SOFTDEP_FIRST) as usize + skip;
         (first..first + count).map(move |i| strings.field(names.rec(i), field::STR0))
+    }
+
+    /// Whether it names no module at all (neither `pre:` nor `post:`).
+    pub fn is_empty(&self) -> bool {
+        u16_at(self.rec, field::SOFTDEP_PRE) == 0 && u16_at(self.rec, field::SOFTDEP_POST) == 0
     }
 
     /// Names to load before the module.

@@ -15,9 +15,13 @@ pub fn normalise_byte(b: u8) -> u8 {
 
 /// Compare two names byte by byte after normalisation.
 pub fn cmp(a: &[u8], b: &[u8]) -> Ordering {
-    let a = a.iter().map(|&c| normalise_byte(c));
-    let b = b.iter().map(|&c| normalise_byte(c));
-    a.cmp(b)
+    for (&x, &y) in a.iter().zip(b) {
+        match normalise_byte(x).cmp(&normalise_byte(y)) {
+            Ordering::Equal => {}
+            other => return other,
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Whether two names are the same module.

@@ -223,25 +223,21 @@ impl<'a> Resolver<'a> {
         }
         // Built-in aliases all have priority 0 in kmod's index, so they come
         // in the reverse of the order its trie search finds them.
-        let mut hits: [Option<(&'a str, &'a str)>; MAX_BUILTIN_MATCHES] =
-            [None; MAX_BUILTIN_MATCHES];
+        let mut hits: [(&'a str, &'a str); MAX_BUILTIN_MATCHES] = [("", ""); MAX_BUILTIN_MATCHES];
         let mut count = 0;
         for (pattern, target) in b.builtin_aliases_for(key.as_bytes()) {
             if matches(pattern) {
                 if let Some(slot) = hits.get_mut(count) {
-                    *slot = Some((pattern, target));
+                    *slot = (pattern, target);
                     count += 1;
                 }
             }
         }
         let hits = hits.get_mut(..count).unwrap_or(&mut []);
-        insertion_sort(hits, |x, y| match (x, y) {
-            (Some((p, _)), Some((q, _))) => {
-                trie_discovery(q.as_bytes(), p.as_bytes()) == Ordering::Less
-            }
-            _ => false,
+        insertion_sort(hits, |(p, _), (q, _)| {
+            trie_discovery(q.as_bytes(), p.as_bytes()) == Ordering::Less
         });
-        for (_, target) in hits.iter().flatten() {
+        for (_, target) in hits.iter() {
             found(Object {
                 name: target,
                 alias: Some(key),
@@ -354,7 +350,7 @@ impl<'a> Resolver<'a> {
         };
         let mut has_softdeps = false;
         if let Some(sd) = softdep {
-            has_softdeps = sd.pre().next().is_some() || sd.post().next().is_some();
+            has_softdeps = !sd.is_empty();
             expand(&mut sd.pre(), visited, f);
         }
         f(Step {
@@ -423,14 +419,14 @@ impl<'a> Resolver<'a> {
             any = true;
             for p in pieces {
                 // kmod turns tabs in options into spaces.
-                for chunk in p.split_inclusive(|&c| c == b'\t') {
-                    match chunk.split_last() {
-                        Some((b'\t', head)) => {
-                            out(head);
-                            out(b" ");
-                        }
-                        _ => out(chunk),
-                    }
+                let mut rest = *p;
+                while let Some(i) = rest.iter().position(|&c| c == b'\t') {
+                    out(rest.get(..i).unwrap_or(&[]));
+                    out(b" ");
+                    rest = rest.get(i + 1..).unwrap_or(&[]);
+                }
+                if !rest.is_empty() {
+                    out(rest);
                 }
             }
         };

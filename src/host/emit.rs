@@ -108,7 +108,7 @@ impl Entries {
     }
 
     fn size(&self) -> usize {
-        section::SHAPE[self.kind as usize].0
+        section::SHAPE[self.kind as usize].0 as usize
     }
 
     /// Append one entry made of these fields (u32 strings/words, u16s).

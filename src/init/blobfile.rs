@@ -16,6 +16,11 @@ use rustix::io::Errno;
 static EMBEDDED_BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/modboot.blob"));
 /// The blob in the image, when none is embedded (see `host::image`).
 const BLOB_PATH: &CStr = c"/etc/modboot.blob";
+/// The same, as the blob's source in log lines (the same bytes in the binary).
+const BLOB_SOURCE: &str = match BLOB_PATH.to_str() {
+    Ok(s) => s,
+    Err(_) => panic!("BLOB_PATH is not UTF-8"),
+};
 
 /// The blob, verified and built for the running kernel, and where it came
 /// from (`embedded` or its path); `None` after saying why not.
@@ -67,7 +72,7 @@ fn load() -> Result<(Blob<'static>, &'static str), BlobError> {
             sys::Mapping::file(&fd, len)
                 .map_err(BlobError::Open)?
                 .leak(),
-            "/etc/modboot.blob",
+            BLOB_SOURCE,
         )
     };
     let bad = |e| BlobError::Bad(source, e);
