@@ -309,13 +309,13 @@ fn generic_selection_of_the_cloud_tree() {
 }
 
 /// The hand-over waits for no load the root does not need. On `pc` the
-/// PIIX IDE controller's drivers load beside the virtio disk's, and
-/// `ata_piix` probes two empty channels for a few hundred ms: the root on
-/// virtio-blk is mounted and the real init started while that load still
-/// runs (on the instruction-counting clock, so the order is the same on any
-/// host); the load ends all the same, says so in the log, and the real
-/// init's `/proc/modules` (read once modboot's processes have ended) holds
-/// every module of the boot.
+/// PIIX IDE controller's drivers (libata, scsi_mod: the heavier chain) load
+/// after the virtio disk's, and `ata_piix` probes two empty channels for a
+/// few hundred ms: the root on virtio-blk is mounted and the real init
+/// started while those loads still run (on the instruction-counting clock,
+/// so the order is the same on any host); they end all the same, each says
+/// so in the log, and the real init's `/proc/modules` (read once modboot's
+/// processes have ended) holds every module of the boot.
 #[test]
 fn generic_image_finds_uuid_on_virtio_blk() {
     let disk = rootdisk("uuid-blk", "ext4", "modboot-blk");
@@ -338,6 +338,9 @@ fn generic_image_finds_uuid_on_virtio_blk() {
         started < ata_piix,
         "the real init started at {started} s, after ata_piix loaded at {ata_piix} s: the hand-over waited for it"
     );
+    // The lighter storage chain first: the virtio disk's drivers all load
+    // before the first of the IDE controller's starts.
+    assert!(c.position("modboot: loaded virtio_blk ") < c.position("modboot: loaded scsi_common "));
     c.expect("GUEST: modboot still running");
     c.expect("GUEST: modboot done");
     c.expect("modboot: modules: 11 loaded, 0 already present, 0 failed");

@@ -97,13 +97,14 @@ pub fn main(args: sys::Args) -> ! {
         }
     };
     if let Some(l) = loader.as_mut() {
-        // Loads start as soon as they are asked for: the walk of /sys goes
-        // on while the first modules load (in workers), not before.
+        // The boot's own modules start loading at once; every device is
+        // asked for before the first of their drivers starts, so that those
+        // loads go in the order of their ranks (modload): the root's chain
+        // first, as best the machine tells.
         l.request_boot_modules();
         l.pump();
         coldplug::walk(&mut |d| {
             l.request_modalias(d.modalias);
-            l.pump();
         });
     }
 

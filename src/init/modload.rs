@@ -34,7 +34,7 @@ use modboot::modset::ModSet;
 use modboot::resolve::{self, Action, Resolver, Step};
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::Pid;
 
@@ -53,6 +53,31 @@ pub const JOBS_DEFAULT: usize = 4;
 /// `finit_module` flag: the file is compressed in the kernel's format.
 const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
 const NONE: u16 = u16::MAX;
+/// The rank of a module requested by name, or needed by one that was: the
+/// boot's own list, the root's filesystem. The hand-over waits for these
+/// ([`Loader::settle`]).
+const BY_NAME: u16 = 0;
+/// A job queued by the request being resolved.
+const UNRANKED: u16 = u16::MAX;
+
+/// The rank of a device's request: drivers of devices that can lead to a
+/// root disk ([`modboot::devices::leads_to_storage`]) before the others',
+/// and in each class the lighter chain (the bytes of the module files it
+/// queued) first. On a machine with one CPU, a job does not start while
+/// one of a lower rank runs: loads are mostly the kernel's CPU work, loads
+/// side by side share the CPU, and the root's chain, which nothing tells
+/// apart among the storage drivers until its disk shows, is most likely
+/// done soonest that way (shortest job first); jobs of one rank (a chain's
+/// independent modules) still run side by side. With more CPUs, every
+/// ready job starts (up to `modboot.jobs=`), lowest rank first: a probe
+/// that sleeps then holds back nothing.
+fn rank(storage: bool, bytes: u64) -> u16 {
+    let kib = (bytes >> 10).min(0x7ffe) as u16;
+    match storage {
+        true => 1 + kib,
+        false => 0x8000 + kib,
+    }
+}
 
 /// What happened to the modules.
 #[derive(Default, Clone, Copy)]
@@ -95,49 +120,26 @@ enum Failure {
     Worker,
 }
 
-impl Failure {
-    /// Workers send their result through a pipe as one word.
-    fn encode(r: Result<(), Failure>) -> u32 {
-        let (kind, detail) = match r {
-            Ok(()) => (0, 0),
-            Err(Failure::Open(e)) => (1, e.raw_os_error() as u32),
-            Err(Failure::Kernel(e)) => (2, e.raw_os_error() as u32),
-            Err(Failure::Gzip(g)) => (3, g as u32),
-            Err(Failure::Format(f)) => (4, f as u32),
-            Err(Failure::Worker) => (5, 0),
-        };
-        kind << 16 | (detail & 0xffff)
-    }
+/// What the parent counts of a load: a worker says the outcome in the log
+/// itself and sends only this, one byte, through its pipe.
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    Loaded,
+    /// `EEXIST`: already loaded.
+    Present,
+    /// `ENODEV`: see [`Summary::nodev`].
+    NoDev,
+    Failed,
+}
 
-    fn decode(word: u32) -> Result<(), Failure> {
-        use compression::Error as G;
-        let detail = word & 0xffff;
-        // An errno is 1..=4095 (rustix checks it).
-        let errno = || Errno::from_raw_os_error(detail.clamp(1, 4095) as i32);
-        Err(match word >> 16 {
-            0 => return Ok(()),
-            1 => Failure::Open(errno()),
-            2 => Failure::Kernel(errno()),
-            3 => Failure::Gzip(
-                [
-                    G::Truncated,
-                    G::BadHeader,
-                    G::Corrupt,
-                    G::Length,
-                    G::Checksum,
-                ]
-                .into_iter()
-                .nth(detail as usize)
-                .unwrap_or(G::Corrupt),
-            ),
-            4 => Failure::Format(
-                [Format::Plain, Format::Gzip, Format::Xz, Format::Zstd]
-                    .into_iter()
-                    .nth(detail as usize)
-                    .unwrap_or(Format::Plain),
-            ),
-            _ => Failure::Worker,
-        })
+impl Outcome {
+    fn of(result: Result<(), Failure>) -> Outcome {
+        match result {
+            Ok(()) => Outcome::Loaded,
+            Err(Failure::Kernel(Errno::EXIST)) => Outcome::Present,
+            Err(Failure::Kernel(Errno::NODEV)) => Outcome::NoDev,
+            Err(_) => Outcome::Failed,
+        }
     }
 }
 
@@ -149,9 +151,11 @@ struct Job {
     after: u16,
     /// Its parameters: a range of the arena.
     params: (u16, u16),
-    /// Requested by name, or needed by a module that was: the boot waits
-    /// for it ([`Loader::settle`]).
-    by_name: bool,
+    /// Lower starts first (see [`rank`]); [`UNRANKED`] until the request
+    /// that queued it is resolved whole.
+    rank: u16,
+    /// Reached again by the request being resolved: takes its rank if lower.
+    again: bool,
 }
 
 /// A module loading in a forked worker.
@@ -177,6 +181,11 @@ pub struct Loader<'a> {
     jobs: usize,
     arena: [u8; PARAMS_ARENA],
     arena_len: usize,
+    /// The bytes of the files the request being resolved queued.
+    bytes: u64,
+    /// Whether this process may run on one CPU only: then a job waits
+    /// while one of a lower rank runs.
+    one_cpu: bool,
     /// The format `/sys/module/compression` names, if any.
     kernel_reads: Option<Format>,
     pub sum: Summary,
@@ -219,6 +228,8 @@ impl<'a> Loader<'a> {
             jobs: jobs.clamp(1, JOBS_MAX),
             arena: [0; PARAMS_ARENA],
             arena_len: 0,
+            bytes: 0,
+            one_cpu: files::read(b"/sys/devices/system/cpu/online", &mut buf) == Ok(b"0\n"),
             kernel_reads,
             sum: Summary::default(),
         })
@@ -252,7 +263,7 @@ impl<'a> Loader<'a> {
             let queued = self.queue.iter().flatten();
             let running = self.workers.iter().flatten().map(|w| &w.job);
             // Nothing running: nothing more can finish.
-            if !queued.chain(running).any(|j| j.by_name) || self.running() == 0 {
+            if !queued.chain(running).any(|j| j.rank == BY_NAME) || self.running() == 0 {
                 return;
             }
             self.wait(None, None);
@@ -305,6 +316,8 @@ impl<'a> Loader<'a> {
         r
     }
 
+    /// Queue what `name` resolves to: a name, or a device's modalias (see
+    /// [`rank`]).
     fn lookup(&mut self, name: &[u8], by_name: bool) -> bool {
         let mut buf = [0u8; NAME_MAX];
         let Some(key) = resolve::normalise(name, &mut buf) else {
@@ -313,14 +326,29 @@ impl<'a> Loader<'a> {
         };
         let resolver = self.resolver;
         let mut prev = NONE;
-        resolver
-            .modprobe(key, &mut |step| self.step(step, &mut prev, by_name))
-            .is_ok()
+        self.bytes = 0;
+        let found = resolver
+            .modprobe(key, &mut |step| self.step(step, &mut prev))
+            .is_ok();
+        // Whether the device leads to storage only matters (and is only
+        // matched) when its request queued something.
+        let mut r = None;
+        for j in self.queue.iter_mut().flatten() {
+            if j.again || j.rank == UNRANKED {
+                let r = *r.get_or_insert_with(|| match by_name {
+                    true => BY_NAME,
+                    false => rank(modboot::devices::leads_to_storage(name), self.bytes),
+                });
+                j.rank = j.rank.min(r);
+                j.again = false;
+            }
+        }
+        found
     }
 
-    fn step(&mut self, step: Step<'_>, prev: &mut u16, by_name: bool) {
+    fn step(&mut self, step: Step<'_>, prev: &mut u16) {
         match step.action {
-            Action::Insmod(m) => self.enqueue(m, step, prev, by_name),
+            Action::Insmod(m) => self.enqueue(m, step, prev),
             Action::Install(command) if resolve::is_disabling(command) => {
                 info!(
                     "not loading {}: modprobe.d says install {}",
@@ -336,7 +364,7 @@ impl<'a> Loader<'a> {
                             command
                         );
                     }
-                    self.enqueue(m, step, prev, by_name);
+                    self.enqueue(m, step, prev);
                 }
                 None => error!(
                     "cannot run install command for {} ({}) and no such module",
@@ -351,10 +379,16 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn enqueue(&mut self, m: Module<'_>, step: Step<'_>, prev: &mut u16, by_name: bool) {
+    fn enqueue(&mut self, m: Module<'_>, step: Step<'_>, prev: &mut u16) {
         let index = m.index();
         let after = core::mem::replace(prev, index);
         if self.claimed.contains(index) {
+            // Still queued for a request that ranks lower: it now takes the
+            // rank of this one, if higher (so what a chain needs is never
+            // held back behind the chain).
+            for j in self.queue.iter_mut().flatten() {
+                j.again |= j.module == index;
+            }
             return;
         }
         if cmdline::list(self.cmdline, &[b"module_blacklist"]).contains(m.name().as_bytes()) {
@@ -396,8 +430,12 @@ impl<'a> Loader<'a> {
             module: index,
             after,
             params: (start as u16, params.len() as u16),
-            by_name,
+            rank: UNRANKED,
+            again: false,
         };
+        let flags = AtFlags::empty();
+        self.bytes +=
+            rustix::fs::statat(&self.dir, m.path(), flags).map_or(0, |st| st.st_size as u64);
         if let Some(slot) = self.queue.iter_mut().find(|s| s.is_none()) {
             *slot = Some(job);
             self.claimed.insert(index);
@@ -416,9 +454,23 @@ impl<'a> Loader<'a> {
             if self.workers.iter().all(Option::is_some) || self.running() >= self.jobs {
                 return;
             }
-            let Some(slot) = self.queue.iter().position(|j| {
-                j.is_some_and(|j| self.finished_or_none(j.after) && self.deps_settled(j.module))
-            }) else {
+            // The ready job of the lowest rank, first queued first; on one
+            // CPU, none of a higher rank than a job running.
+            let floor = self.workers.iter().flatten().map(|w| w.job.rank).min();
+            let best = floor.filter(|_| self.one_cpu).unwrap_or(UNRANKED);
+            let mut pick = None;
+            for (slot, j) in self.queue.iter().enumerate() {
+                if let Some(j) = j {
+                    if j.rank <= best
+                        && pick.is_none_or(|(_, r)| j.rank < r)
+                        && self.finished_or_none(j.after)
+                        && self.deps_settled(j.module)
+                    {
+                        pick = Some((slot, j.rank));
+                    }
+                }
+            }
+            let Some((slot, _)) = pick else {
                 return;
             };
             let Some(job) = self.queue.get_mut(slot).and_then(Option::take) else {
@@ -486,7 +538,7 @@ impl<'a> Loader<'a> {
             }
         };
         self.say(job, m, result, started);
-        self.finish(job, result);
+        self.finish(job, Outcome::of(result));
     }
 
     /// The worker loads, says the outcome in the log itself (the init may
@@ -504,8 +556,7 @@ impl<'a> Loader<'a> {
                 drop(read);
                 let result = load(file, self.params(job), self.kernel_reads);
                 self.say(job, m, result, started);
-                let word = Failure::encode(result).to_ne_bytes();
-                let _ = rustix::io::write(&write, &word);
+                let _ = rustix::io::write(&write, &[Outcome::of(result) as u8]);
                 sys::exit(0)
             }
             Some(pid) => Ok(Worker {
@@ -556,15 +607,24 @@ impl<'a> Loader<'a> {
         let Some(w) = self.workers.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        let mut word = [0u8; 4];
-        let result = match rustix::io::read(&w.result, &mut word) {
-            Ok(4) => Failure::decode(u32::from_ne_bytes(word)),
-            _ => Err(Failure::Worker),
+        let mut byte = [Outcome::Failed as u8];
+        let outcome = match rustix::io::read(&w.result, &mut byte) {
+            Ok(1) => [Outcome::Loaded, Outcome::Present, Outcome::NoDev]
+                .into_iter()
+                .find(|&o| o as u8 == byte[0])
+                .unwrap_or(Outcome::Failed),
+            // It died before its line: say so here.
+            _ => {
+                if let Some(m) = self.blob.module(w.job.module) {
+                    self.say(w.job, m, Err(Failure::Worker), 0);
+                }
+                Outcome::Failed
+            }
         };
         // Not this process's child if it was forked before the hand-over:
         // then the real init reaps it.
         let _ = rustix::process::waitpid(Some(w.pid), rustix::process::WaitOptions::empty());
-        self.finish(w.job, result);
+        self.finish(w.job, outcome);
     }
 
     /// The outcome's line in the log.
@@ -609,16 +669,16 @@ impl<'a> Loader<'a> {
     }
 
     /// Count the outcome and let what waits for the module start.
-    fn finish(&mut self, job: Job, result: Result<(), Failure>) {
-        match result {
-            Ok(()) => self.sum.loaded += 1,
-            Err(Failure::Kernel(Errno::EXIST)) => self.sum.present += 1,
-            Err(Failure::Kernel(Errno::NODEV)) => {
+    fn finish(&mut self, job: Job, outcome: Outcome) {
+        match outcome {
+            Outcome::Loaded => self.sum.loaded += 1,
+            Outcome::Present => self.sum.present += 1,
+            Outcome::NoDev => {
                 // Not loaded all the same: what needs it cannot load either.
                 self.failed.insert(job.module);
                 self.sum.nodev += 1;
             }
-            Err(_) => self.give_up(job.module),
+            Outcome::Failed => self.give_up(job.module),
         }
         self.finished.insert(job.module);
         if self.idle() {
