@@ -6,11 +6,15 @@
 //!
 //! A job starts when every dependency of its module (modules.dep) has
 //! finished and so has the module before it in its probe list (so softdeps
-//! and dependencies load first, as with kmod). Up to `jobs` run at once, each
-//! in a forked worker: the kernel runs a module's init, and so its device
-//! probes, in the loading task, so slow probes overlap. With one job the
-//! init loads in its own process. No allocation: the queue, the workers and
-//! the parameter strings live in fixed arrays.
+//! and dependencies load first, as with kmod), in the order of its request's
+//! rank ([`rank`]: named modules, then storage drivers, lighter chains
+//! first). Up to `jobs` run at once, each in a forked worker that says its
+//! outcome in the log itself and sends the parent one byte: the kernel runs
+//! a module's init, and so its device probes, in the loading task, so slow
+//! probes overlap, and a worker still loading at the hand-over finishes on
+//! its own. With one job the init loads in its own process. The boot waits
+//! only for the named modules ([`Loader::settle`]). No allocation: the
+//! queue, the workers and the parameter strings live in fixed arrays.
 //!
 //! Loading a file: by its magic bytes, a plain module goes to
 //! `finit_module(2)` as it is in the initramfs (its bytes, and so its
