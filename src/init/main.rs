@@ -133,7 +133,10 @@ pub fn main(args: sys::Args) -> ! {
         };
         switch_root::switch_root(&bp, &args, &t, loader.as_mut(), &devkmsg);
     }
-    if let Some(l) = loader.as_ref() {
+    // The rescue shell, or whatever the failure policy runs, gets every
+    // driver (a USB keyboard's too).
+    if let Some(l) = loader.as_mut() {
+        l.finish_all();
         l.summarise(start);
     }
     emergency::give_up(&bp, &args)

@@ -190,6 +190,8 @@ pub struct Loader<'a> {
     /// Whether this process may run on one CPU only: then a job waits
     /// while one of a lower rank runs.
     one_cpu: bool,
+    /// The highest rank that may start ([`Self::settle`]).
+    ceiling: u16,
     /// The format `/sys/module/compression` names, if any.
     kernel_reads: Option<Format>,
     pub sum: Summary,
@@ -233,6 +235,7 @@ impl<'a> Loader<'a> {
             arena: [0; PARAMS_ARENA],
             arena_len: 0,
             bytes: 0,
+            ceiling: UNRANKED,
             one_cpu: files::read(b"/sys/devices/system/cpu/online", &mut buf) == Ok(b"0\n"),
             kernel_reads,
             sum: Summary::default(),
@@ -259,9 +262,12 @@ impl<'a> Loader<'a> {
     }
 
     /// Run until every module requested by name (not by a device's
-    /// modalias) has finished, with what it needs; loads for devices go on.
+    /// modalias) has finished, with what it needs. The root has been found:
+    /// from now on no load for a device starts (those running go on) until
+    /// [`Self::finish_all`], after the hand-over.
     #[inline(never)]
     pub fn settle(&mut self) {
+        self.ceiling = BY_NAME;
         loop {
             self.pump();
             let queued = self.queue.iter().flatten();
@@ -461,7 +467,10 @@ impl<'a> Loader<'a> {
             // The ready job of the lowest rank, first queued first; on one
             // CPU, none of a higher rank than a job running.
             let floor = self.workers.iter().flatten().map(|w| w.job.rank).min();
-            let best = floor.filter(|_| self.one_cpu).unwrap_or(UNRANKED);
+            let best = floor
+                .filter(|_| self.one_cpu)
+                .unwrap_or(UNRANKED)
+                .min(self.ceiling);
             let mut pick = None;
             for (slot, j) in self.queue.iter().enumerate() {
                 if let Some(j) = j {
@@ -697,6 +706,15 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Give the loads still to come, and those running, the lowest CPU
+    /// priority (nice 19): after the hand-over, the real init comes first.
+    pub fn yield_cpu(&self) {
+        for w in self.workers.iter().flatten() {
+            let _ = rustix::process::setpriority_process(Some(w.pid), 19);
+        }
+        let _ = rustix::process::setpriority_process(None, 19);
+    }
+
     /// The line that sums up the loads, `start` being the boot's.
     #[inline(never)]
     pub fn summarise(&self, start: u64) {
@@ -714,6 +732,7 @@ impl<'a> Loader<'a> {
     /// Run until every queued job has finished.
     #[inline(never)]
     pub fn finish_all(&mut self) {
+        self.ceiling = UNRANKED;
         loop {
             self.pump();
             if self.idle() {

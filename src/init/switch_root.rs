@@ -9,7 +9,9 @@
 //! 5. `execve` the init with the arguments and environment the kernel gave
 //!    PID 1 (`argv[0]` becomes the init's path).
 //!
-//! The finisher outlives the hand-over: it waits for the loads still running
+//! The finisher outlives the hand-over: at the lowest CPU priority (nice 19,
+//! and so are the workers still running), so that the real init starts
+//! first, it waits for the loads still running
 //! or queued (each worker says its own outcome in the log), says the
 //! summary, gives `/dev/kmsg` its rate limit back, and once PID 1 has
 //! exec'd (a close-on-exec pipe reaches end of file) deletes the
@@ -161,6 +163,9 @@ fn wind_up(
     start: u64,
 ) {
     if let Some(l) = loader {
+        if exec_done.is_some() {
+            l.yield_cpu();
+        }
         l.finish_all();
         l.summarise(start);
     }
