@@ -514,6 +514,7 @@ impl<'a> Blob<'a> {
         Ok(())
     }
 
+    #[inline(never)]
     fn table(&self, kind: u16) -> Table<'a> {
         self.tables.get(kind as usize).copied().unwrap_or_default()
     }
