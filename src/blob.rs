@@ -381,8 +381,8 @@ impl<'a> Blob<'a> {
         let descriptors = bytes
             .get(PAYLOAD_HEADER_SIZE..table_end)
             .ok_or(Error::Truncated)?;
+        // A section read has an entry size of at least 1: 0 marks one absent.
         let mut tables = [Table::default(); section::END];
-        let mut present = [false; section::END];
         for desc in descriptors.chunks_exact(SECTION_SIZE) {
             let kind = u16_at(desc, field::SEC_KIND);
             let entry = u16_at(desc, field::SEC_ENTRY_SIZE) as usize;
@@ -402,13 +402,18 @@ impl<'a> Blob<'a> {
             let min_entry = min_entry as usize;
             // Plain arrays (strings, u16 indices) have exactly their size.
             let exact = matches!(kind, section::STRINGS | section::DEPS);
-            if entry < min_entry || (exact && entry != min_entry) || present[kind as usize] {
+            if entry < min_entry
+                || (exact && entry != min_entry)
+                || tables[kind as usize].entry != 0
+            {
                 return Err(bad);
             }
-            present[kind as usize] = true;
             tables[kind as usize] = Table { data, entry };
         }
-        if let Some(&kind) = section::REQUIRED.iter().find(|&&k| !present[k as usize]) {
+        if let Some(&kind) = section::REQUIRED
+            .iter()
+            .find(|&&k| tables[k as usize].entry == 0)
+        {
             return Err(Error::BadSection(kind));
         }
 
