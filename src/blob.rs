@@ -347,9 +347,12 @@ impl<'a> Strings<'a> {
     /// once; slicing it at a character boundary up to a NUL (one too) needs
     /// no other check. An offset inside a character gives "".
     fn str_at(self, off: u32) -> &'a str {
-        let tail = self.0.get(off as usize..).unwrap_or("");
-        let end = tail.bytes().position(|c| c == 0).unwrap_or(tail.len());
-        tail.get(..end).unwrap_or("")
+        let (bytes, start) = (self.0.as_bytes(), off as usize);
+        let end = bytes
+            .get(start..)
+            .and_then(|tail| tail.iter().position(|&c| c == 0))
+            .map_or(bytes.len(), |n| start + n);
+        self.0.get(start..end).unwrap_or("")
     }
 
     /// The string in slot `r` of an entry.
