@@ -57,11 +57,22 @@ pub fn underscores(raw: &[u8]) -> Option<impl Iterator<Item = u8> + '_> {
 }
 
 /// Normalise `raw` into `out` (see [`underscores`]); `None` if it is invalid
-/// or does not fit.
+/// or does not fit (`out` may then hold part of it). One pass: for a valid
+/// name, the bracket state that validates it is the one that normalises it.
 pub fn underscores_into<'o>(raw: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
     let dst = out.get_mut(..raw.len())?;
-    for (d, c) in dst.iter_mut().zip(underscores(raw)?) {
-        *d = c;
+    let mut in_bracket = false;
+    for (d, &c) in dst.iter_mut().zip(raw) {
+        match c {
+            b'[' if !in_bracket => in_bracket = true,
+            b']' if in_bracket => in_bracket = false,
+            b']' => return None,
+            _ => {}
+        }
+        *d = if c == b'-' && !in_bracket { b'_' } else { c };
+    }
+    if in_bracket {
+        return None;
     }
     out.get(..raw.len())
 }
@@ -97,6 +108,21 @@ mod tests {
         assert_eq!(underscores_into(b"toolong-name", &mut buf), None);
         assert!(underscored_eq(b"m-8", b"m_8"));
         assert!(!underscored_eq(b"m-8", b"m-8"));
+    }
+
+    #[test]
+    fn into_agrees_with_underscores() {
+        // Every string of up to 6 bytes over `[`, `]`, `-`, `a`.
+        let alphabet = b"[]-a";
+        for len in 0..=6u32 {
+            for n in 0..4usize.pow(len) {
+                let raw: Vec<u8> = (0..len).map(|i| alphabet[n / 4usize.pow(i) % 4]).collect();
+                let mut buf = [0u8; 8];
+                let want = underscores(&raw).map(|i| i.collect::<Vec<u8>>());
+                let got = underscores_into(&raw, &mut buf).map(<[u8]>::to_vec);
+                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&raw));
+            }
+        }
     }
 
     #[test]
