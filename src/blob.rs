@@ -309,6 +309,8 @@ struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
+    /// Not inlined: its division, inline at every table access, cost the
+    /// init 456 bytes.
     #[inline(never)]
     fn len(&self) -> usize {
         self.data.len().checked_div(self.entry).unwrap_or(0)
@@ -345,9 +347,12 @@ impl<'a> Strings<'a> {
     /// once; slicing it at a character boundary up to a NUL (one too) needs
     /// no other check. An offset inside a character gives "".
     fn str_at(self, off: u32) -> &'a str {
-        let tail = self.0.get(off as usize..).unwrap_or("");
-        let end = tail.bytes().position(|c| c == 0).unwrap_or(tail.len());
-        tail.get(..end).unwrap_or("")
+        let (bytes, start) = (self.0.as_bytes(), off as usize);
+        let end = bytes
+            .get(start..)
+            .and_then(|tail| tail.iter().position(|&c| c == 0))
+            .map_or(bytes.len(), |n| start + n);
+        self.0.get(start..end).unwrap_or("")
     }
 
     /// The string in slot `r` of an entry.
@@ -379,8 +384,8 @@ impl<'a> Blob<'a> {
         let descriptors = bytes
             .get(PAYLOAD_HEADER_SIZE..table_end)
             .ok_or(Error::Truncated)?;
+        // A section read has an entry size of at least 1: 0 marks one absent.
         let mut tables = [Table::default(); section::END];
-        let mut present = [false; section::END];
         for desc in descriptors.chunks_exact(SECTION_SIZE) {
             let kind = u16_at(desc, field::SEC_KIND);
             let entry = u16_at(desc, field::SEC_ENTRY_SIZE) as usize;
@@ -400,13 +405,18 @@ impl<'a> Blob<'a> {
             let min_entry = min_entry as usize;
             // Plain arrays (strings, u16 indices) have exactly their size.
             let exact = matches!(kind, section::STRINGS | section::DEPS);
-            if entry < min_entry || (exact && entry != min_entry) || present[kind as usize] {
+            if entry < min_entry
+                || (exact && entry != min_entry)
+                || tables[kind as usize].entry != 0
+            {
                 return Err(bad);
             }
-            present[kind as usize] = true;
             tables[kind as usize] = Table { data, entry };
         }
-        if let Some(&kind) = section::REQUIRED.iter().find(|&&k| !present[k as usize]) {
+        if let Some(&kind) = section::REQUIRED
+            .iter()
+            .find(|&&k| tables[k as usize].entry == 0)
+        {
             return Err(Error::BadSection(kind));
         }
 
@@ -514,6 +524,9 @@ impl<'a> Blob<'a> {
         Ok(())
     }
 
+    /// Not inlined: copying a table out of the array inline at every
+    /// access cost the init 512 bytes.
+    #[inline(never)]
     fn table(&self, kind: u16) -> Table<'a> {
         self.tables.get(kind as usize).copied().unwrap_or_default()
     }

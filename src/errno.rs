@@ -21,8 +21,11 @@ ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED ";
 /// The symbolic name of `code` (a positive errno), if it is one we name.
 pub fn name(code: i32) -> Option<&'static [u8]> {
     let i = CODES.iter().position(|&c| c as i32 == code)?;
-    let mut names = NAMES.as_bytes().split(|&b| b == b' ');
-    names.nth(i)
+    let mut rest = NAMES.as_bytes();
+    for _ in 0..i {
+        rest = rest.get(rest.iter().position(|&b| b == b' ')? + 1..)?;
+    }
+    rest.get(..rest.iter().position(|&b| b == b' ')?)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 /// `from_cmdline`, else the text of `/proc/filesystems`.
 pub fn candidates(types: &[u8], from_cmdline: bool) -> impl Iterator<Item = &[u8]> {
     let sep = if from_cmdline { b',' } else { b'\n' };
-    types.split(move |&c| c == sep).filter_map(move |item| {
+    crate::split_at_byte(types, sep).filter_map(move |item| {
         if from_cmdline {
             return (!item.is_empty()).then_some(item);
         }

@@ -220,6 +220,7 @@ impl State<'_, '_> {
     }
 
     /// A stored block: byte-aligned LEN, its complement, LEN bytes.
+    #[inline(never)]
     fn stored(&mut self) -> Result<(), Error> {
         // Dropping what is left of the current byte aligns the input; the
         // whole bytes `decode` read ahead into the buffer are given back.

@@ -27,6 +27,7 @@ pub struct Text<'a> {
 
 impl<'a> Text<'a> {
     /// The text in pieces, to be written in order.
+    #[inline(never)]
     pub fn pieces(&self) -> [&'a [u8]; 3] {
         match self.quote_at {
             Some(i) => {

@@ -45,3 +45,9 @@ pub mod uevent;
 
 #[cfg(feature = "std")]
 pub mod host;
+
+/// `bytes` split at every `sep`. One closure type for every byte split in
+/// the core, so the init carries one `Split::next`, not one per caller.
+pub fn split_at_byte(bytes: &[u8], sep: u8) -> core::slice::Split<'_, u8, impl FnMut(&u8) -> bool> {
+    bytes.split(move |&c| c == sep)
+}

@@ -57,18 +57,42 @@ pub fn underscores(raw: &[u8]) -> Option<impl Iterator<Item = u8> + '_> {
 }
 
 /// Normalise `raw` into `out` (see [`underscores`]); `None` if it is invalid
-/// or does not fit.
+/// or does not fit (`out` may then hold part of it).
 pub fn underscores_into<'o>(raw: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
     let dst = out.get_mut(..raw.len())?;
-    for (d, c) in dst.iter_mut().zip(underscores(raw)?) {
-        *d = c;
-    }
+    each_underscored(raw, |i, c| match dst.get_mut(i) {
+        Some(d) => {
+            *d = c;
+            true
+        }
+        None => false,
+    })
+    .then_some(())?;
     out.get(..raw.len())
+}
+
+/// Hand each normalised byte of `raw` to `f` with its index, in one pass
+/// (for a valid name, the bracket state that validates it is the one that
+/// normalises it): whether `raw` is valid and `f` said yes to every byte.
+fn each_underscored(raw: &[u8], mut f: impl FnMut(usize, u8) -> bool) -> bool {
+    let mut in_bracket = false;
+    for (i, &c) in raw.iter().enumerate() {
+        match c {
+            b'[' if !in_bracket => in_bracket = true,
+            b']' if in_bracket => in_bracket = false,
+            b']' => return false,
+            _ => {}
+        }
+        if !f(i, if c == b'-' && !in_bracket { b'_' } else { c }) {
+            return false;
+        }
+    }
+    !in_bracket
 }
 
 /// Whether `raw`, normalised as kmod does, is exactly `name`.
 pub fn underscored_eq(raw: &[u8], name: &[u8]) -> bool {
-    raw.len() == name.len() && underscores(raw).is_some_and(|n| n.eq(name.iter().copied()))
+    raw.len() == name.len() && each_underscored(raw, |i, c| name.get(i) == Some(&c))
 }
 
 #[cfg(test)]
@@ -97,6 +121,25 @@ mod tests {
         assert_eq!(underscores_into(b"toolong-name", &mut buf), None);
         assert!(underscored_eq(b"m-8", b"m_8"));
         assert!(!underscored_eq(b"m-8", b"m-8"));
+    }
+
+    #[test]
+    fn into_agrees_with_underscores() {
+        // Every string of up to 6 bytes over `[`, `]`, `-`, `a`.
+        let alphabet = b"[]-a";
+        for len in 0..=6u32 {
+            for n in 0..4usize.pow(len) {
+                let raw: Vec<u8> = (0..len).map(|i| alphabet[n / 4usize.pow(i) % 4]).collect();
+                let mut buf = [0u8; 8];
+                let want = underscores(&raw).map(|i| i.collect::<Vec<u8>>());
+                let got = underscores_into(&raw, &mut buf).map(<[u8]>::to_vec);
+                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&raw));
+                for name in [want.as_deref().unwrap_or(b"x"), &raw[..]] {
+                    let eq = want.as_deref() == Some(name);
+                    assert_eq!(underscored_eq(&raw, name), eq);
+                }
+            }
+        }
     }
 
     #[test]

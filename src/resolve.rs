@@ -43,6 +43,7 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
+    #[inline(never)]
     fn named(name: &'a str, alias: Option<&'a str>) -> Self {
         Object {
             name,

@@ -31,7 +31,7 @@ pub struct Uevent<'a> {
 impl<'a> Uevent<'a> {
     /// Read a message from the kernel; `None` for anything else.
     pub fn parse(msg: &'a [u8]) -> Option<Self> {
-        let mut fields = msg.split(|&b| b == 0);
+        let mut fields = crate::split_at_byte(msg, 0);
         let header = fields.next()?;
         let at = header.iter().position(|&b| b == b'@')?;
         let mut ev = Uevent {

@@ -155,6 +155,8 @@ impl From<u32> for Arg<'_> {
     }
 }
 impl From<usize> for Arg<'_> {
+    // Not inlined: measured 32 bytes smaller (the counts in log lines).
+    #[inline(never)]
     fn from(n: usize) -> Self {
         Arg::Num(n as u64)
     }

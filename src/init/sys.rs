@@ -302,6 +302,7 @@ impl Mapping {
     }
 
     /// Keep the mapping for the rest of the process.
+    #[inline(never)]
     pub fn leak(self) -> &'static [u8] {
         let m = core::mem::ManuallyDrop::new(self);
         if m.ptr.is_null() {
