@@ -201,6 +201,8 @@ pub fn position(words: &[&[u8]], word: &[u8]) -> Option<usize> {
 }
 
 impl<'a> BootParams<'a> {
+    /// Not inlined: into `main`, its one caller, it costs the init more.
+    #[inline(never)]
     pub fn parse(cmdline: &'a [u8]) -> Self {
         let mut bp = BootParams::default();
         for p in Params::new(cmdline) {

@@ -438,7 +438,14 @@ pub fn mount(
             if read_only {
                 flags |= MountFlags::RDONLY;
             }
-            match rustix::mount::mount(root, NEW_ROOT, fstype, flags, data) {
+            // C strings first: rustix's conversion of byte slices costs
+            // the init more than these copies.
+            let (mut src, mut ty) = ([0u8; DEVNAME_MAX + 1], [0u8; 64]);
+            let mounted = match (files::cstr(root, &mut src), files::cstr(fstype, &mut ty)) {
+                (Some(src), Some(ty)) => rustix::mount::mount(src, NEW_ROOT, ty, flags, data),
+                _ => Err(Errno::NAMETOOLONG),
+            };
+            match mounted {
                 Ok(()) => {
                     info!(
                         "mounted {} on /root ({}, {}{}{})",

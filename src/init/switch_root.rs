@@ -35,7 +35,7 @@ const API_MOUNTS: [(&CStr, &CStr); 4] = [
 ];
 const RAMFS_MAGIC: u64 = 0x8584_58f6;
 const TMPFS_MAGIC: u64 = 0x0102_1994;
-/// The kernel passes init at most 32 arguments (MAX_INIT_ARGS).
+/// The kernel passes init at most 32 arguments (MAX_INIT_ARGS): all of them fit.
 const MAX_ARGS: usize = 40;
 const MAX_DEPTH: u32 = 64;
 
@@ -75,24 +75,14 @@ pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
     }
 
     for (from, to) in API_MOUNTS {
-        if rustix::fs::stat(to)
-            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
-        {
-            if let Err(e) = rustix::mount::mount_move(from, to) {
-                warn!(
-                    "cannot move {} to {}: {}",
-                    B(from.to_bytes()),
-                    B(to.to_bytes()),
-                    E(e)
-                );
+        match rustix::mount::mount_move(from, to) {
+            Ok(()) => {}
+            // No such directory in the root (or not a directory there).
+            Err(Errno::NOENT | Errno::NOTDIR) => {
+                warn!("the root has no {}; unmounting it", from);
+                let _ = rustix::mount::unmount(from, UnmountFlags::DETACH);
             }
-        } else {
-            warn!(
-                "the root has no {}; unmounting {}",
-                B(from.to_bytes()),
-                B(from.to_bytes())
-            );
-            let _ = rustix::mount::unmount(from, UnmountFlags::DETACH);
+            Err(e) => warn!("cannot move {} to {}: {}", from, to, E(e)),
         }
     }
 
@@ -153,7 +143,7 @@ fn choose_init<'a>(root: &OwnedFd, requested: Option<&'a [u8]>) -> Option<&'a [u
         .into_iter()
         .find(|p| check_executable(root, p).is_ok());
     if found.is_none() {
-        error!("no init in the root: none of /sbin/init /etc/init /bin/init /bin/sh is executable");
+        error!("no init in the root (/sbin/init /etc/init /bin/init /bin/sh)");
     }
     found
 }
@@ -237,13 +227,6 @@ fn exec(path: &[u8], args: &Args) -> Errno {
             }
             None => break,
         }
-    }
-    if n < args.len() {
-        warn!(
-            "passing only the first {} of {} arguments to init",
-            n,
-            args.len()
-        );
     }
     sys::execve(path, argv.get(..=n).unwrap_or(&[]), args.envp())
 }
