@@ -10,6 +10,11 @@
 //! 5. `execve` the init with the arguments and environment the kernel gave
 //!    PID 1 (`argv[0]` becomes the init's path).
 //!
+//! Without `root=` there is no switch: the program `init=` names (default
+//! `/sbin/init`) is exec'd in the initramfs as it is, the API mounts in
+//! place, with the same arguments and environment; an image that packs no
+//! such program cannot boot without `root=`.
+//!
 //! Returns only if the hand-over failed; the reason is logged.
 
 use crate::clock;
@@ -51,6 +56,20 @@ pub struct Timings {
 
 #[inline(never)]
 pub fn switch_root(bp: &BootParams<'_>, args: &Args, t: &Timings) {
+    if bp.root.is_none() {
+        let init = bp.init.unwrap_or(DEFAULT_INITS[0]);
+        info!(
+            "starting {} in the initramfs after {}",
+            B(init),
+            Ms(clock::since(t.start))
+        );
+        let e = exec(init, args);
+        return error!(
+            "no root=, and cannot run {} in the initramfs: {}",
+            B(init),
+            E(e)
+        );
+    }
     let root = match rustix::fs::open(
         NEW_ROOT,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
