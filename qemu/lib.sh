@@ -19,6 +19,8 @@ ensure_deps() {
     # comes with QEMU's data files.
     command -v qemu-system-aarch64 >/dev/null || pkgs+=(qemu-system-arm)
     command -v qemu-system-riscv64 >/dev/null || pkgs+=(qemu-system-misc)
+    # virtiofs roots (tests/roots.rs, qemu/boot --virtiofs): QEMU's virtiofsd.
+    [ -x /usr/lib/qemu/virtiofsd ] || pkgs+=(qemu-system-common)
     [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx poweroff \
         && file_is_static /bin/busybox || pkgs+=(busybox-static)
     command -v mke2fs >/dev/null || pkgs+=(e2fsprogs)

@@ -138,7 +138,9 @@ pub struct OnFailure<'a> {
 /// with the kernel's own `__setup` handlers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BootParams<'a> {
-    /// `root=`: the root device.
+    /// `root=`: the root device, or a tag (virtiofs, 9p) with `rootfstype=`
+    /// (dracut's `root=virtiofs:TAG` is read as `root=TAG
+    /// rootfstype=virtiofs`).
     pub root: Option<&'a [u8]>,
     /// `rootfstype=`: comma-separated filesystem types to try.
     pub rootfstype: Option<&'a [u8]>,
@@ -168,6 +170,16 @@ pub struct BootParams<'a> {
     /// `rd.break` (any stage): the rescue shell before switch_root, the root
     /// mounted on `/root`.
     pub rd_break: bool,
+    /// `overlayroot=tmpfs[:OPTIONS]` (Ubuntu's overlayroot) or
+    /// `systemd.volatile=overlay` (systemd's): the root read-only under an
+    /// overlay whose writable layer is a tmpfs. overlayroot's OPTIONS
+    /// (`swap=`, `recurse=`) change nothing here: only `/` is overlaid,
+    /// as with `recurse=0`, and no swap is used. Any other `overlayroot=`
+    /// (`disabled`, and the kinds not done here, `device:`, `crypt:`) or
+    /// `systemd.volatile=` (`state`: the real system's) turns it off; the
+    /// last of the two keys wins. The root's own mount is then read-only
+    /// whatever `rw` says.
+    pub overlay: bool,
     /// The last parameter modboot recognised but could not use, and what it
     /// takes.
     pub invalid: Option<(Param<'a>, &'static str)>,
@@ -176,7 +188,7 @@ pub struct BootParams<'a> {
 const NOT_A_NUMBER: &str = "not a number";
 
 /// The keys [`BootParams::parse`] knows, by their index there.
-const KEYS: [&[u8]; 13] = [
+const KEYS: [&[u8]; 15] = [
     b"root",
     b"rootfstype",
     b"rootflags",
@@ -190,6 +202,8 @@ const KEYS: [&[u8]; 13] = [
     b"panic",
     b"rd.shell",
     b"rd.break",
+    b"overlayroot",
+    b"systemd.volatile",
 ];
 
 /// Where `word` is in `words`. One loop and one slice comparison for a
@@ -201,6 +215,8 @@ pub fn position(words: &[&[u8]], word: &[u8]) -> Option<usize> {
 }
 
 impl<'a> BootParams<'a> {
+    /// Not inlined: into `main`, its one caller, it costs the init more.
+    #[inline(never)]
     pub fn parse(cmdline: &'a [u8]) -> Self {
         let mut bp = BootParams::default();
         for p in Params::new(cmdline) {
@@ -210,7 +226,7 @@ impl<'a> BootParams<'a> {
             let v = p.value.unwrap_or(b"");
             let number = parse_u32(v);
             // Keys that take a value (0-3, 7-9) need one; the flags (4-6,
-            // 11-12) take none, or any.
+            // 11-12) take none, or any (13-14 without one turn nothing on).
             if key <= 3 || (7..=9).contains(&key) {
                 if p.value.is_none() {
                     continue;
@@ -245,9 +261,23 @@ impl<'a> BootParams<'a> {
                 },
                 11 => bp.shell = Some(position(&[b"0", b"no", b"off"], v).is_none()),
                 12 => bp.rd_break = true,
+                // overlayroot's options after `tmpfs:` (swap=, recurse=)
+                // change nothing here; its other kinds are not done.
+                13 | 14 => {
+                    let word: &[u8] = if key == 13 { b"tmpfs" } else { b"overlay" };
+                    bp.overlay = v.starts_with(word);
+                }
                 7 | 8 => bp.invalid = Some((p, NOT_A_NUMBER)),
                 _ => {}
             }
+        }
+        // The overlay's lower layer is never written.
+        bp.read_write &= !bp.overlay;
+        // dracut's `root=virtiofs:TAG` is the kernel's `root=TAG
+        // rootfstype=virtiofs`.
+        if let Some(tag) = bp.root.and_then(|r| r.strip_prefix(b"virtiofs:")) {
+            bp.root = Some(tag);
+            bp.rootfstype = Some(b"virtiofs");
         }
         bp
     }
@@ -547,6 +577,54 @@ mod tests {
         let bp = BootParams::parse(b"panic=soon rd.break=pre-pivot");
         assert_eq!((bp.panic, bp.rd_break), (None, true));
         assert_eq!(bp.invalid.map(|(p, _)| p.key), Some(&b"panic"[..]));
+    }
+
+    #[test]
+    fn virtiofs_tag_as_dracut_spells_it() {
+        let bp = BootParams::parse(b"root=virtiofs:myfs rootfstype=ext4");
+        assert_eq!(
+            (bp.root, bp.rootfstype),
+            (Some(&b"myfs"[..]), Some(&b"virtiofs"[..]))
+        );
+        let bp = BootParams::parse(b"root=myfs rootfstype=virtiofs");
+        assert_eq!(
+            (bp.root, bp.rootfstype),
+            (Some(&b"myfs"[..]), Some(&b"virtiofs"[..]))
+        );
+        let bp = BootParams::parse(b"root=/dev/vda");
+        assert_eq!((bp.root, bp.rootfstype), (Some(&b"/dev/vda"[..]), None));
+    }
+
+    #[test]
+    fn overlay_root() {
+        let overlay = |cl: &'static str| {
+            let bp = BootParams::parse(cl.as_bytes());
+            (bp.overlay, bp.read_write)
+        };
+        assert_eq!(overlay("root=/dev/vda rw"), (false, true));
+        assert_eq!(overlay("rw overlayroot=tmpfs"), (true, false));
+        assert_eq!(
+            overlay("overlayroot=tmpfs:swap=1,recurse=0 rw"),
+            (true, false)
+        );
+        assert_eq!(overlay("systemd.volatile=overlay"), (true, false));
+        assert_eq!(overlay("systemd.volatile=state rw"), (false, true));
+        // The last of the two keys wins.
+        assert_eq!(
+            overlay("systemd.volatile=overlay systemd.volatile=state rw"),
+            (false, true)
+        );
+        assert_eq!(
+            overlay("overlayroot=disabled systemd.volatile=overlay"),
+            (true, false)
+        );
+        assert_eq!(
+            overlay("overlayroot=tmpfs overlayroot=disabled rw"),
+            (false, true)
+        );
+        assert_eq!(overlay("overlayroot=device:dev=/dev/vdb rw"), (false, true));
+        // A flag without a value is no overlay.
+        assert_eq!(overlay("overlayroot rw"), (false, true));
     }
 
     #[test]

@@ -84,7 +84,8 @@ struct SelectionArgs {
     /// Not host-only, whatever the configuration says
     #[arg(long)]
     no_hostonly: bool,
-    /// Root filesystem types to pack (default: ext4 and this machine's root
+    /// Root filesystem types to pack: block filesystems, virtiofs, 9p (with
+    /// its virtio transport) (default: ext4 and this machine's root
     /// filesystem, unless --generic, --all or --hostonly) [conf: rootfs]
     #[arg(long, value_name = "TYPE[,TYPE...]", value_delimiter = ',')]
     rootfs: Vec<String>,
@@ -526,7 +527,10 @@ fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
             )
         }
     };
-    let rootfs_names: Vec<String> = rootfs.iter().map(|t| format!("fs-{t}")).collect();
+    let rootfs_names: Vec<String> = rootfs
+        .iter()
+        .flat_map(|t| bootable::rootfs_names(t))
+        .collect();
     pack.extend(rootfs_names.iter().cloned());
     let mut sel = select::select(tree, &config, &names, &pack, s.all)?;
     // A default root filesystem the tree does not have is no error.

@@ -147,24 +147,46 @@ pub const BLOCK_FILESYSTEMS: &[&str] = &[
     "erofs", "cramfs", "romfs", "minix", "ufs", "gfs2", "ocfs2",
 ];
 
-/// The block filesystems a blob can mount: built into its kernel or
-/// packed, found as the init finds them (`fs-<type>` through the resolver).
+/// Roots that are no block device, mounted by tag (`root=TAG
+/// rootfstype=TYPE`), each with the other names a tag root of that type
+/// needs: 9p's transport over virtio (`9p-virtio`, which the kernel asks
+/// for when mounting with `trans=virtio`, and whose driver takes the virtio
+/// device). virtiofs is its own driver.
+pub const TAG_FILESYSTEMS: &[(&str, &[&str])] = &[("virtiofs", &[]), ("9p", &["9p-virtio"])];
+
+/// The names `--rootfs TYPE` packs: `fs-TYPE`, and what a tag root of that
+/// type needs besides ([`TAG_FILESYSTEMS`]).
+pub fn rootfs_names(fstype: &str) -> Vec<String> {
+    let more = TAG_FILESYSTEMS
+        .iter()
+        .find(|(t, _)| *t == fstype)
+        .map_or(&[][..], |(_, more)| more);
+    std::iter::once(format!("fs-{fstype}"))
+        .chain(more.iter().map(|m| m.to_string()))
+        .collect()
+}
+
+/// The root filesystems a blob can mount: block filesystems and tag roots
+/// ([`TAG_FILESYSTEMS`]) built into its kernel or packed, found as the
+/// init finds them (`fs-<type>` through the resolver), with what a tag
+/// root needs besides.
 pub fn mountable(resolver: &Resolver<'_>) -> Vec<&'static str> {
+    let found = |name: &str| {
+        let mut buf = [0u8; 64];
+        let Some(key) = resolve::normalise(name.as_bytes(), &mut buf) else {
+            return false;
+        };
+        let mut found = false;
+        let _ = resolver.modprobe(key, &mut |step| {
+            found |= matches!(step.action, Action::Insmod(_) | Action::Builtin);
+        });
+        found
+    };
     BLOCK_FILESYSTEMS
         .iter()
+        .chain(TAG_FILESYSTEMS.iter().map(|(t, _)| t))
         .copied()
-        .filter(|fs| {
-            let mut buf = [0u8; 64];
-            let name = format!("fs-{fs}");
-            let Some(key) = resolve::normalise(name.as_bytes(), &mut buf) else {
-                return false;
-            };
-            let mut found = false;
-            let _ = resolver.modprobe(key, &mut |step| {
-                found |= matches!(step.action, Action::Insmod(_) | Action::Builtin);
-            });
-            found
-        })
+        .filter(|fs| rootfs_names(fs).iter().all(|n| found(n)))
         .collect()
 }
 
@@ -225,6 +247,13 @@ pub fn check_compression(tree: &ModTree, format: Format) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_roots_pack_their_transport() {
+        assert_eq!(rootfs_names("ext4"), ["fs-ext4"]);
+        assert_eq!(rootfs_names("virtiofs"), ["fs-virtiofs"]);
+        assert_eq!(rootfs_names("9p"), ["fs-9p", "9p-virtio"]);
+    }
 
     #[test]
     fn default_root_filesystems() {

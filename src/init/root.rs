@@ -16,6 +16,23 @@
 //! does not know it yet), else every non-`nodev` type in `/proc/filesystems`.
 //! `rootflags=` is the mount data, and the root is read-only unless `rw` is
 //! given, as with the kernel's own root mount.
+//!
+//! A `root=` that names no block device, given `rootfstype=`, is a tag
+//! (virtiofs, 9p), as the kernel's `mount_nodev_root()` takes it (dracut's
+//! `root=virtiofs:TAG` is read as that, see [`BootParams`]). It is found by
+//! mounting it once the loads started have finished (the type's `fs-`
+//! module, and 9p's transport `9p-virtio`, loaded when the kernel asks),
+//! again whenever uevents come, within the same time limit; when it gives
+//! up, one line names the tag and the virtio driver that brings it.
+//!
+//! With `overlayroot=tmpfs` or `systemd.volatile=overlay`, the root is
+//! mounted read-only and becomes the lower layer of an overlay whose upper
+//! layer is on `/run`'s tmpfs ([`overlay`]), where dracut's live images put
+//! them: the real init finds the root itself at [`LOWER`].
+//!
+//! Without `root=` nothing is mounted: once its modules are loaded, the
+//! program `init=` names (default `/sbin/init`) runs from the initramfs,
+//! if the image packs it ([`crate::switch_root`]).
 
 use crate::kmsg::{self, B, E, Ms};
 use crate::modload::Loader;
@@ -39,12 +56,27 @@ const RESCAN_MS: u64 = 10;
 /// Longest device name kept (`/dev/` + the kernel's name).
 const DEVNAME_MAX: usize = 64;
 
+/// Where the overlay's read-only lower layer (the real root) is, then and
+/// in the new root (`/run` moves there): dracut's path for it
+/// (`dmsquash-live`'s overlayfs).
+pub const LOWER: &CStr = c"/run/rootfsbase";
+
 /// The root device, once seen.
 pub struct Found {
     path: [u8; DEVNAME_MAX],
     len: usize,
     /// What its superblock says it holds, if anything modboot knows.
     pub fstype: Option<FsType>,
+}
+
+impl Found {
+    /// Nothing left to mount (an empty path): a tag, mounted while it was
+    /// looked for, or no `root=` (the initramfs's own init).
+    const NONE: Found = Found {
+        path: [0; DEVNAME_MAX],
+        len: 0,
+        fstype: None,
+    };
 }
 
 impl Found {
@@ -63,15 +95,21 @@ pub fn find(
     uevents: Option<&Uevents>,
 ) -> Result<Found, ()> {
     let Some(text) = bp.root else {
-        error!("no root= on the kernel command line: nothing to mount");
-        return Err(());
+        // The initramfs's own init, if the image packs one (switch_root
+        // says so if it does not).
+        return Ok(Found::NONE);
     };
-    let Some(root) = RootDev::parse(text) else {
-        error!(
-            "root={}: not a form modboot knows (/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN)",
-            B(text)
-        );
-        return Err(());
+    let (root, tag) = match RootDev::parse(text) {
+        Some(root) => (root, false),
+        // A tag: a name no device has stands for the device.
+        None if bp.rootfstype.is_some() => (RootDev::Name(b""), true),
+        None => {
+            error!(
+                "root={}: not a form modboot knows (/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN)",
+                B(text)
+            );
+            return Err(());
+        }
     };
     let timeout_s = if bp.rootwait {
         None
@@ -86,14 +124,24 @@ pub fn find(
             l.pump();
         }
         if rescan {
-            if let Some(found) = scan_block_devices(&root) {
+            if tag {
+                if let Some(l) = loader.as_deref_mut() {
+                    l.finish_all();
+                }
+                if mount_at(text, None, bp, loader.as_deref_mut()).is_ok() {
+                    return Ok(Found::NONE);
+                }
+            } else if let Some(found) = scan_block_devices(&root) {
                 return Ok(announce(found, text, start));
             }
         }
         let waited_ms = clock::since(start) / 1_000_000;
         let limit_ms = timeout_s.map(|s| s as u64 * 1000);
         if let Some(limit) = limit_ms.filter(|&l| waited_ms >= l) {
-            report_missing(text, limit / 1000, loader.as_deref());
+            match (tag, bp.rootfstype) {
+                (true, Some(fstype)) => report_tag(text, fstype, limit / 1000),
+                _ => report_missing(text, limit / 1000, loader.as_deref()),
+            }
             return Err(());
         }
         if !said_waiting && waited_ms >= 100 {
@@ -122,7 +170,9 @@ pub fn find(
                 (false, false)
             }
         };
-        rescan = !events;
+        // A tag is tried again when uevents come (a device, a driver);
+        // without them, only once.
+        rescan = if tag { readable } else { !events };
         if let (true, Some(u)) = (readable, uevents) {
             let mut found = None;
             let lost = u.drain(&mut |ev| {
@@ -152,6 +202,24 @@ pub fn find(
     }
 }
 
+/// The line that says a tag did not appear: the tag, and the virtio
+/// driver that brings it (the filesystem's own for virtiofs, the
+/// transport's for 9p); the mount's error was said before it.
+fn report_tag(tag: &[u8], fstype: &[u8], waited_s: u64) {
+    // 9p is the one type starting with a digit.
+    let driver: &[u8] = if fstype.first() == Some(&b'9') {
+        b"9pnet_virtio"
+    } else {
+        fstype
+    };
+    error!(
+        "no virtio tag {} for driver {} within {} s",
+        B(tag),
+        B(driver),
+        waited_s
+    );
+}
+
 fn announce(found: Found, text: &[u8], start: u64) -> Found {
     info!(
         "root device {} is {} ({}), found after {}",
@@ -179,11 +247,7 @@ fn scan_block_devices(root: &RootDev<'_>) -> Option<Found> {
 
 /// Whether block device `name` (its name in `/sys/class/block`) is the root.
 fn check_device(root: &RootDev<'_>, name: &[u8]) -> Option<Found> {
-    let mut found = Found {
-        path: [0; DEVNAME_MAX],
-        len: 0,
-        fstype: None,
-    };
+    let mut found = Found::NONE;
     found.len = files::join(&mut found.path, &[b"/dev/", name])?.len();
     // sysfs says '!' where the node's name has '/' (cciss!c0d0).
     for b in found.path.iter_mut().filter(|b| **b == b'!') {
@@ -388,6 +452,25 @@ pub fn mount(
     mut loader: Option<&mut Loader<'_>>,
 ) -> Result<(), ()> {
     let root = found.path();
+    if !root.is_empty() {
+        mount_at(root, found.fstype, bp, loader.as_deref_mut())?;
+    }
+    // Without root=, the initramfs's own init: switch_root loads every
+    // module before it runs it.
+    if bp.root.is_some() && bp.overlay {
+        overlay().map_err(|e| error!("cannot mount the overlay: {}", E(e)))?;
+    }
+    Ok(())
+}
+
+/// [`mount`]'s work: `root` (a device, or a tag) on [`NEW_ROOT`], its
+/// superblock's type `fstype` first.
+fn mount_at(
+    root: &[u8],
+    fstype: Option<FsType>,
+    bp: &BootParams<'_>,
+    mut loader: Option<&mut Loader<'_>>,
+) -> Result<(), ()> {
     let _ = rustix::fs::mkdir(NEW_ROOT, Mode::from_raw_mode(0o755));
     let mut data_buf = [0u8; 1024];
     let data = match files::cstr(bp.rootflags.unwrap_or(b""), &mut data_buf) {
@@ -406,8 +489,7 @@ pub fn mount(
         }
     };
     // The superblock's type first; a module if the kernel lacks it.
-    let detected = found
-        .fstype
+    let detected = fstype
         .filter(|_| bp.rootfstype.is_none())
         .map(|fs| fs.name().as_bytes());
     let mut name = [0u8; 64];
@@ -438,7 +520,14 @@ pub fn mount(
             if read_only {
                 flags |= MountFlags::RDONLY;
             }
-            match rustix::mount::mount(root, NEW_ROOT, fstype, flags, data) {
+            // C strings first: rustix's conversion of byte slices costs
+            // the init more than these copies.
+            let (mut src, mut ty) = ([0u8; DEVNAME_MAX + 1], [0u8; 64]);
+            let mounted = match (files::cstr(root, &mut src), files::cstr(fstype, &mut ty)) {
+                (Some(src), Some(ty)) => rustix::mount::mount(src, NEW_ROOT, ty, flags, data),
+                _ => Err(Errno::NAMETOOLONG),
+            };
+            match mounted {
                 Ok(()) => {
                     info!(
                         "mounted {} on /root ({}, {}{}{})",
@@ -483,17 +572,36 @@ pub fn mount(
         why.push(b" no filesystem type to try");
     }
     why.finish();
-    if found.fstype.is_none() {
-        not_a_filesystem(found);
+    if fstype.is_none() {
+        not_a_filesystem(root);
     }
     Err(())
+}
+
+/// The real root (read-only, on [`NEW_ROOT`]) under an overlay, as
+/// dracut's live images make it: the root moved to [`LOWER`], the upper
+/// layer and the work directory on `/run`'s tmpfs, the overlay (its
+/// `fs-overlay` module loaded when the kernel asks) mounted on
+/// [`NEW_ROOT`]. The overlay keeps its layers by reference: `/run` moves
+/// into the new root with the layers on it.
+fn overlay() -> Result<(), Errno> {
+    for d in [LOWER, c"/run/overlayfs", c"/run/ovlwork"] {
+        rustix::fs::mkdir(d, Mode::from_raw_mode(0o755))?;
+    }
+    rustix::mount::mount_move(NEW_ROOT, LOWER)?;
+    rustix::mount::mount(
+        c"overlay",
+        NEW_ROOT,
+        c"overlay",
+        MountFlags::empty(),
+        c"lowerdir=/run/rootfsbase,upperdir=/run/overlayfs,workdir=/run/ovlwork",
+    )
 }
 
 /// What a root device with no filesystem modboot recognises holds, when
 /// that says what `root=` should have been: a partition table (its
 /// partitions by name and PARTUUID).
-fn not_a_filesystem(found: &Found) {
-    let dev = found.path();
+fn not_a_filesystem(dev: &[u8]) {
     let name = dev.get(5..).unwrap_or(b"");
     let mut head = [0u8; blkid::PROBE_LEN];
     let mut l = kmsg::Line::start(kmsg::ERR);

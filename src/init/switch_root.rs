@@ -21,6 +21,12 @@
 //! reaps them as any init reaps orphans. Without a process to spare, the
 //! init does the same itself before the switch.
 //!
+//! Without `root=` there is no switch: every load finishes first, then the
+//! program `init=` names (default `/sbin/init`) is exec'd in the initramfs
+//! as it is, the API mounts in place, with the same arguments and
+//! environment; an image that packs no such program cannot boot without
+//! `root=`.
+//!
 //! Returns only if the hand-over failed; the reason is logged.
 
 use crate::clock;
@@ -47,7 +53,7 @@ const API_MOUNTS: [(&CStr, &CStr); 4] = [
 ];
 const RAMFS_MAGIC: u64 = 0x8584_58f6;
 const TMPFS_MAGIC: u64 = 0x0102_1994;
-/// The kernel passes init at most 32 arguments (MAX_INIT_ARGS).
+/// The kernel passes init at most 32 arguments (MAX_INIT_ARGS): all of them fit.
 const MAX_ARGS: usize = 40;
 const MAX_DEPTH: u32 = 64;
 
@@ -69,6 +75,25 @@ pub fn switch_root(
     loader: Option<&mut Loader<'_>>,
     devkmsg: &DevKmsg,
 ) {
+    if bp.root.is_none() {
+        if let Some(l) = loader {
+            l.finish_all();
+            l.summarise(t.start);
+        }
+        devkmsg.restore();
+        let init = bp.init.unwrap_or(DEFAULT_INITS[0]);
+        info!(
+            "starting {} in the initramfs after {}",
+            B(init),
+            Ms(clock::since(t.start))
+        );
+        let e = exec(init, args);
+        return error!(
+            "no root=, and cannot run {} in the initramfs: {}",
+            B(init),
+            E(e)
+        );
+    }
     let root = match rustix::fs::open(
         NEW_ROOT,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -93,24 +118,14 @@ pub fn switch_root(
     }
 
     for (from, to) in API_MOUNTS {
-        if rustix::fs::stat(to)
-            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
-        {
-            if let Err(e) = rustix::mount::mount_move(from, to) {
-                warn!(
-                    "cannot move {} to {}: {}",
-                    B(from.to_bytes()),
-                    B(to.to_bytes()),
-                    E(e)
-                );
+        match rustix::mount::mount_move(from, to) {
+            Ok(()) => {}
+            // No such directory in the root (or not a directory there).
+            Err(Errno::NOENT | Errno::NOTDIR) => {
+                warn!("the root has no {}; unmounting it", from);
+                let _ = rustix::mount::unmount(from, UnmountFlags::DETACH);
             }
-        } else {
-            warn!(
-                "the root has no {}; unmounting {}",
-                B(from.to_bytes()),
-                B(from.to_bytes())
-            );
-            let _ = rustix::mount::unmount(from, UnmountFlags::DETACH);
+            Err(e) => warn!("cannot move {} to {}: {}", from, to, E(e)),
         }
     }
 
@@ -207,7 +222,7 @@ fn choose_init<'a>(root: &OwnedFd, requested: Option<&'a [u8]>) -> Option<&'a [u
         .into_iter()
         .find(|p| check_executable(root, p).is_ok());
     if found.is_none() {
-        error!("no init in the root: none of /sbin/init /etc/init /bin/init /bin/sh is executable");
+        error!("no init in the root (/sbin/init /etc/init /bin/init /bin/sh)");
     }
     found
 }
@@ -291,13 +306,6 @@ fn exec(path: &[u8], args: &Args) -> Errno {
             }
             None => break,
         }
-    }
-    if n < args.len() {
-        warn!(
-            "passing only the first {} of {} arguments to init",
-            n,
-            args.len()
-        );
     }
     sys::execve(path, argv.get(..=n).unwrap_or(&[]), args.envp())
 }
