@@ -172,14 +172,18 @@ pub struct BootParams<'a> {
     pub rd_break: bool,
     /// `overlayroot=tmpfs[:OPTIONS]` (Ubuntu's overlayroot) or
     /// `systemd.volatile=overlay` (systemd's): the root read-only under an
-    /// overlay whose writable layer is a tmpfs. overlayroot's OPTIONS
-    /// (`swap=`, `recurse=`) change nothing here: only `/` is overlaid,
-    /// as with `recurse=0`, and no swap is used. Any other `overlayroot=`
+    /// overlay whose writable layer is a tmpfs. Of overlayroot's
+    /// comma-separated OPTIONS, `size=` is the tmpfs's ([`Self::overlay_size`]);
+    /// `swap=`, `recurse=` change nothing here: only `/` is overlaid, as
+    /// with `recurse=0`, and no swap is used. Any other `overlayroot=`
     /// (`disabled`, and the kinds not done here, `device:`, `crypt:`) or
     /// `systemd.volatile=` (`state`: the real system's) turns it off; the
     /// last of the two keys wins. The root's own mount is then read-only
     /// whatever `rw` says.
     pub overlay: bool,
+    /// `overlayroot=tmpfs:size=N`: the overlay's tmpfs size, as tmpfs reads
+    /// its `size=` (bytes with k/m/g, or a % of RAM); else tmpfs's default.
+    pub overlay_size: Option<&'a [u8]>,
     /// The last parameter modboot recognised but could not use, and what it
     /// takes.
     pub invalid: Option<(Param<'a>, &'static str)>,
@@ -261,11 +265,26 @@ impl<'a> BootParams<'a> {
                 },
                 11 => bp.shell = Some(position(&[b"0", b"no", b"off"], v).is_none()),
                 12 => bp.rd_break = true,
-                // overlayroot's options after `tmpfs:` (swap=, recurse=)
-                // change nothing here; its other kinds are not done.
+                // overlayroot's options after `tmpfs:`: size= only (swap=,
+                // recurse= change nothing here); its other kinds are not done.
                 13 | 14 => {
                     let word: &[u8] = if key == 13 { b"tmpfs" } else { b"overlay" };
-                    bp.overlay = v.starts_with(word);
+                    let options = match v.strip_prefix(word) {
+                        Some(b"") => Some(&b""[..]),
+                        Some(o) if key == 13 => o.strip_prefix(b":"),
+                        _ => None,
+                    };
+                    bp.overlay = options.is_some();
+                    bp.overlay_size = None;
+                    let mut rest = options.unwrap_or(b"");
+                    while !rest.is_empty() {
+                        let end = rest.iter().position(|&b| b == b',').unwrap_or(rest.len());
+                        let item = rest.get(..end).unwrap_or(b"");
+                        if let Some(size) = item.strip_prefix(b"size=") {
+                            bp.overlay_size = Some(size);
+                        }
+                        rest = rest.get(end + 1..).unwrap_or(b"");
+                    }
                 }
                 7 | 8 => bp.invalid = Some((p, NOT_A_NUMBER)),
                 _ => {}
@@ -608,6 +627,16 @@ mod tests {
             (true, false)
         );
         assert_eq!(overlay("systemd.volatile=overlay"), (true, false));
+        assert_eq!(overlay("overlayroot=tmpfsx rw"), (false, true));
+        assert_eq!(overlay("systemd.volatile=overlay:size=1 rw"), (false, true));
+        let size = |cl: &'static str| BootParams::parse(cl.as_bytes()).overlay_size;
+        assert_eq!(size("overlayroot=tmpfs"), None);
+        assert_eq!(
+            size("overlayroot=tmpfs:swap=1,size=64m,recurse=0"),
+            Some(&b"64m"[..])
+        );
+        assert_eq!(size("overlayroot=tmpfs:size=10% overlayroot=tmpfs"), None);
+        assert_eq!(size("systemd.volatile=overlay"), None);
         assert_eq!(overlay("systemd.volatile=state rw"), (false, true));
         // The last of the two keys wins.
         assert_eq!(

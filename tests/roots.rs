@@ -1,7 +1,7 @@
 //! Roots that are not block devices, booted in QEMU on Debian's kernels:
 //! a host directory shared by virtiofs (the cloud kernel) and by 9p (the
 //! standard kernel: the cloud kernel has no 9p) as the root, a tag that is
-//! not there, an overlay over an ext4 root (`overlayroot=tmpfs`,
+//! not there, an overlay over an ext4 root (`overlayroot=tmpfs:size=16m`,
 //! `systemd.volatile=overlay`) whose disk must come out unchanged, and an
 //! initramfs-only system (no `root=`: the program the image packs runs as
 //! PID 1).
@@ -206,7 +206,7 @@ fn overlay_root_leaves_the_disk_unchanged() {
     assert!(status.success(), "qemu/rootfs failed");
     let before = std::fs::read(&disk).unwrap();
     for (name, param) in [
-        ("overlayroot", "overlayroot=tmpfs"),
+        ("overlayroot", "overlayroot=tmpfs:swap=1,size=16m"),
         ("volatile-overlay", "systemd.volatile=overlay"),
     ] {
         // rw asks for a writable root: the overlay keeps the disk
@@ -219,6 +219,21 @@ fn overlay_root_leaves_the_disk_unchanged() {
         c.expect("GUEST: wrote /root/modboot-overlay: written by the real init");
         c.expect("GUEST: root overlay overlay rw");
         c.expect("GUEST: mount /run/rootfsbase /dev/vda ext4 ro");
+        // The writable layer's own tmpfs, of the size asked for.
+        let rw = c
+            .after("GUEST: mount /run/overlayroot tmpfs tmpfs ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name}: no tmpfs on /run/overlayroot; see {}",
+                    c.log.display()
+                )
+            });
+        assert_eq!(
+            rw.contains("size=16384k"),
+            param.contains("size=16m"),
+            "{name}: {rw}; see {}",
+            c.log.display()
+        );
         assert!(
             std::fs::read(&disk).unwrap() == before,
             "{name}: the disk changed; see {}",

@@ -27,8 +27,8 @@
 //!
 //! With `overlayroot=tmpfs` or `systemd.volatile=overlay`, the root is
 //! mounted read-only and becomes the lower layer of an overlay whose upper
-//! layer is on `/run`'s tmpfs ([`overlay`]), where dracut's live images put
-//! them: the real init finds the root itself at [`LOWER`].
+//! layer is on a tmpfs of its own under `/run` (`overlayroot=tmpfs:size=N`
+//! its size, [`overlay`]): the real init finds the root itself at [`LOWER`].
 //!
 //! Without `root=` nothing is mounted: once its modules are loaded, the
 //! program `init=` names (default `/sbin/init`) runs from the initramfs,
@@ -60,6 +60,8 @@ const DEVNAME_MAX: usize = 64;
 /// in the new root (`/run` moves there): dracut's path for it
 /// (`dmsquash-live`'s overlayfs).
 pub const LOWER: &CStr = c"/run/rootfsbase";
+/// The overlay's own tmpfs: its upper layer (`upper`) and work directory.
+const RW: &CStr = c"/run/overlayroot";
 
 /// The root device, once seen.
 pub struct Found {
@@ -458,7 +460,7 @@ pub fn mount(
     // Without root=, the initramfs's own init: switch_root loads every
     // module before it runs it.
     if bp.root.is_some() && bp.overlay {
-        overlay().map_err(|e| error!("cannot mount the overlay: {}", E(e)))?;
+        overlay(bp.overlay_size).map_err(|e| error!("cannot mount the overlay: {}", E(e)))?;
     }
     Ok(())
 }
@@ -578,14 +580,26 @@ fn mount_at(
     Err(())
 }
 
-/// The real root (read-only, on [`NEW_ROOT`]) under an overlay, as
-/// dracut's live images make it: the root moved to [`LOWER`], the upper
-/// layer and the work directory on `/run`'s tmpfs, the overlay (its
-/// `fs-overlay` module loaded when the kernel asks) mounted on
-/// [`NEW_ROOT`]. The overlay keeps its layers by reference: `/run` moves
-/// into the new root with the layers on it.
-fn overlay() -> Result<(), Errno> {
-    for d in [LOWER, c"/run/overlayfs", c"/run/ovlwork"] {
+/// The real root (read-only, on [`NEW_ROOT`]) under an overlay: the root
+/// moved to [`LOWER`] (dracut's live images' path for it), a tmpfs of its
+/// own (`size` as `overlayroot=tmpfs:size=` gives it) on [`RW`] holding the
+/// upper layer and the work directory (as Ubuntu's overlayroot keeps them),
+/// the overlay (its `fs-overlay` module loaded when the kernel asks)
+/// mounted on [`NEW_ROOT`]. The overlay keeps its layers by reference:
+/// `/run` moves into the new root with both on it.
+fn overlay(size: Option<&[u8]>) -> Result<(), Errno> {
+    let mut buf = [0u8; 96];
+    let data = match size {
+        None => c"mode=0755",
+        Some(size) => files::join(&mut buf, &[b"mode=0755,size=", size, b"\0"])
+            .and_then(|d| CStr::from_bytes_with_nul(d).ok())
+            .ok_or(Errno::INVAL)?,
+    };
+    for d in [LOWER, RW] {
+        rustix::fs::mkdir(d, Mode::from_raw_mode(0o755))?;
+    }
+    rustix::mount::mount(c"tmpfs", RW, c"tmpfs", MountFlags::empty(), data)?;
+    for d in [c"/run/overlayroot/upper", c"/run/overlayroot/work"] {
         rustix::fs::mkdir(d, Mode::from_raw_mode(0o755))?;
     }
     rustix::mount::mount_move(NEW_ROOT, LOWER)?;
@@ -594,7 +608,7 @@ fn overlay() -> Result<(), Errno> {
         NEW_ROOT,
         c"overlay",
         MountFlags::empty(),
-        c"lowerdir=/run/rootfsbase,upperdir=/run/overlayfs,workdir=/run/ovlwork",
+        c"lowerdir=/run/rootfsbase,upperdir=/run/overlayroot/upper,workdir=/run/overlayroot/work",
     )
 }
 
