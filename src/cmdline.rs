@@ -293,10 +293,14 @@ impl<'a> BootParams<'a> {
         // The overlay's lower layer is never written.
         bp.read_write &= !bp.overlay;
         // dracut's `root=virtiofs:TAG` is the kernel's `root=TAG
-        // rootfstype=virtiofs`.
-        if let Some(tag) = bp.root.and_then(|r| r.strip_prefix(b"virtiofs:")) {
+        // rootfstype=virtiofs` (both pieces of the command line itself).
+        if let Some((fstype, tag)) = bp
+            .root
+            .filter(|r| r.starts_with(b"virtiofs:"))
+            .and_then(|r| Some((r.get(..8)?, r.get(9..)?)))
+        {
             bp.root = Some(tag);
-            bp.rootfstype = Some(b"virtiofs");
+            bp.rootfstype = Some(fstype);
         }
         bp
     }
