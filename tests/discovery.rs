@@ -409,9 +409,10 @@ fn generic_image_of_compressed_tree_boots(ext: &str, args: &[&str], stored: &str
     c.expect_not("modboot: cannot load");
 }
 
-/// A generic image stores every module compressed (`--module-compression
-/// compressed`, the default with `--generic`): gzip, for a kernel that
-/// decompresses nothing, inflated by the init for what it loads.
+/// A generic image of a compressed tree stores every module compressed (the
+/// default with `--generic` keeps only a plain tree's modules plain): gzip,
+/// for a kernel that decompresses nothing, inflated by the init for what it
+/// loads.
 #[test]
 fn generic_image_of_a_gzip_tree_boots() {
     generic_image_of_compressed_tree_boots("gz", &[], ".ko.gz");

@@ -110,7 +110,9 @@ struct SelectionArgs {
     /// module decompressed, even those the kernel could load as they are;
     /// compressed: every module compressed, in the kernel's own format if it
     /// decompresses modules, else gzip (for --compress none: only what a boot
-    /// loads is ever decompressed) [conf: module_compression]
+    /// loads is ever decompressed). Default: auto; with --generic or --all,
+    /// none when the tree's modules are plain and add up to at most 24 MiB,
+    /// else compressed [conf: module_compression]
     #[arg(long, value_name = "HOW", value_parser = parse_module_compression)]
     module_compression: Option<ModuleCompression>,
     /// Read this configuration file instead of the installed modboot.conf and modboot.conf.d
@@ -381,9 +383,11 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
     }
     let generic = switch(s.generic, s.no_generic, c.generic);
     // An image of many modules of which a boot loads few (--generic, --all)
-    // stores each module compressed in an uncompressed archive: the kernel's
-    // unpacking is a copy, RAM holds compressed modules, and only what is
-    // loaded is decompressed (README.md, "Generic images", has the figures).
+    // has an uncompressed archive (the kernel's unpacking is a copy) of
+    // modules kept plain while they are few bytes (the init inflates none),
+    // else each compressed (RAM holds compressed modules, and only what is
+    // loaded is decompressed): ModuleCompression::Fit; README.md ("Boot
+    // benchmark", "Generic images") has the figures.
     let many = generic || s.all;
     // `--rootfs ''` packs none.
     let rootfs = if s.rootfs.is_empty() {
@@ -438,7 +442,7 @@ fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings,
             .module_compression
             .or(c.module_compression)
             .unwrap_or(if many {
-                ModuleCompression::Compressed
+                ModuleCompression::Fit
             } else {
                 ModuleCompression::Auto
             }),

@@ -165,7 +165,22 @@ pub enum ModuleCompression {
     /// nothing is decompressed at boot, at the cost of a larger image (the
     /// trade-off is measured per architecture in README.md).
     None,
+    /// The default of images that pack many modules (`--generic`, `--all`):
+    /// as [`None`](Self::None) when the tree's modules are all plain and
+    /// add up to at most [`FIT_PLAIN_MAX`] (the init then inflates nothing
+    /// it loads, and the kernel's unpacking of the uncompressed archive is a
+    /// copy, at twice their size in RAM while it lasts), else as
+    /// [`Compressed`](Self::Compressed) (RAM holds compressed modules).
+    /// README.md ("Boot benchmark") has the figures: Debian 12's cloud
+    /// kernel (17.7 MB) gets the first, its standard kernel (66 MB) the
+    /// second.
+    Fit,
 }
+
+/// The most plain module bytes [`ModuleCompression::Fit`] keeps plain: a
+/// generic image of them still boots in 128 MiB of RAM (Debian 12's cloud
+/// kernel's, 17.7 MB, needs 104 MiB; stored compressed, 80).
+pub const FIT_PLAIN_MAX: u64 = 24 << 20;
 
 impl ModuleCompression {
     /// The words of `--module-compression`: `auto`, `plain`, `gzip`,
@@ -245,6 +260,9 @@ pub fn stored_path(path: &str, form: Format) -> String {
 pub struct Plan {
     /// `(from, to, count)`, sorted, for every pair that occurred.
     pub changes: Vec<(Format, Format, usize)>,
+    /// [`ModuleCompression::Fit`] kept the modules plain: how many, and
+    /// their bytes.
+    pub kept_plain: Option<(usize, u64)>,
 }
 
 impl Plan {
@@ -253,13 +271,22 @@ impl Plan {
         self.changes.iter().any(|(from, to, _)| from != to)
     }
 
-    /// One line per conversion: `12 xz modules stored plain`.
+    /// One line per conversion: `12 xz modules stored plain`; and what
+    /// [`ModuleCompression::Fit`] kept plain.
     pub fn describe(&self) -> Vec<String> {
         let word = |f: Format| f.kernel_name().unwrap_or("plain");
+        let kept = self.kept_plain.map(|(n, bytes)| {
+            format!(
+                "{n} plain modules kept plain ({:.1} MB, at most {} MiB: the init inflates none; --module-compression compressed keeps RAM lower)",
+                bytes as f64 / 1e6,
+                FIT_PLAIN_MAX >> 20
+            )
+        });
         self.changes
             .iter()
             .filter(|(from, to, _)| from != to)
             .map(|(from, to, n)| format!("{n} {} modules stored {}", word(*from), word(*to)))
+            .chain(kept)
             .collect()
     }
 }
@@ -277,7 +304,24 @@ pub fn head(path: &Path) -> Result<Vec<u8>, String> {
 /// Decide each module's stored form from its file in `tree_dir`, and set its
 /// path in `spec` to the stored path. Run it once on a spec fresh from the
 /// tree, before the blob is emitted.
-pub fn plan(spec: &mut BlobSpec, tree_dir: &Path, storage: Storage) -> Result<Plan, String> {
+pub fn plan(spec: &mut BlobSpec, tree_dir: &Path, mut storage: Storage) -> Result<Plan, String> {
+    let mut kept_plain = None;
+    if storage.compression == ModuleCompression::Fit {
+        let (mut bytes, mut all_plain) = (0u64, true);
+        for m in &spec.modules {
+            let path = tree_dir.join(&m.path);
+            all_plain &= Format::detect(&head(&path)?) == Format::Plain;
+            bytes += std::fs::metadata(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .len();
+        }
+        let keep = all_plain && bytes <= FIT_PLAIN_MAX;
+        storage.compression = match keep {
+            true => ModuleCompression::None,
+            false => ModuleCompression::Compressed,
+        };
+        kept_plain = keep.then_some((spec.modules.len(), bytes));
+    }
     let mut counts = std::collections::BTreeMap::new();
     for m in &mut spec.modules {
         let head = head(&tree_dir.join(&m.path))?;
@@ -291,6 +335,7 @@ pub fn plan(spec: &mut BlobSpec, tree_dir: &Path, storage: Storage) -> Result<Pl
             .into_iter()
             .map(|((from, to), n)| (FORMATS[from], FORMATS[to], n))
             .collect(),
+        kept_plain,
     })
 }
 
@@ -584,6 +629,62 @@ mod tests {
                 .unwrap_err()
                 .contains("not found")
         );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// The generic default keeps a plain tree plain up to FIT_PLAIN_MAX
+    /// bytes, and stores it compressed beyond, or when any module of the
+    /// tree is compressed.
+    #[test]
+    fn fit_keeps_few_plain_bytes_plain() {
+        let root = std::env::temp_dir().join(format!("modboot-fit-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("k")).unwrap();
+        std::fs::write(root.join("k/a.ko"), ELF).unwrap();
+        std::fs::write(root.join("k/b.ko.gz"), GZIP).unwrap();
+        let big = std::fs::File::create(root.join("k/big.ko")).unwrap();
+        big.set_len(FIT_PLAIN_MAX).unwrap();
+        drop(big);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(root.join("k/big.ko"))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, ELF))
+            .unwrap();
+        let spec = |paths: &[&str]| BlobSpec {
+            modules: paths
+                .iter()
+                .map(|p| ModuleSpec {
+                    name: p[2..3].to_string(),
+                    path: p.to_string(),
+                    deps: vec![],
+                })
+                .collect(),
+            ..BlobSpec::default()
+        };
+        let fit = Storage {
+            kernel: KernelDecompress::None,
+            compression: ModuleCompression::Fit,
+        };
+
+        let mut s = spec(&["k/a.ko"]);
+        let p = plan(&mut s, &root, fit).unwrap();
+        assert_eq!(s.modules[0].path, "k/a.ko");
+        assert_eq!(p.kept_plain, Some((1, ELF.len() as u64)));
+        assert!(p.describe()[0].starts_with("1 plain modules kept plain (0.0 MB, at most 24 MiB"));
+
+        // Over the limit: every module gzip, as `compressed` stores them.
+        let mut s = spec(&["k/a.ko", "k/big.ko"]);
+        let p = plan(&mut s, &root, fit).unwrap();
+        assert_eq!(s.modules[0].path, "k/a.ko.gz");
+        assert_eq!(s.modules[1].path, "k/big.ko.gz");
+        assert_eq!(
+            (p.kept_plain, p.describe()),
+            (None, vec!["2 plain modules stored gzip".to_string()])
+        );
+
+        // A compressed tree: compressed.
+        let mut s = spec(&["k/a.ko", "k/b.ko.gz"]);
+        plan(&mut s, &root, fit).unwrap();
+        assert_eq!(s.modules[0].path, "k/a.ko.gz");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
