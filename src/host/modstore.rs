@@ -305,12 +305,17 @@ pub fn head(path: &Path) -> Result<Vec<u8>, String> {
 /// path in `spec` to the stored path. Run it once on a spec fresh from the
 /// tree, before the blob is emitted.
 pub fn plan(spec: &mut BlobSpec, tree_dir: &Path, mut storage: Storage) -> Result<Plan, String> {
+    let heads = spec
+        .modules
+        .iter()
+        .map(|m| head(&tree_dir.join(&m.path)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut kept_plain = None;
     if storage.compression == ModuleCompression::Fit {
-        let (mut bytes, mut all_plain) = (0u64, true);
+        let all_plain = heads.iter().all(|h| Format::detect(h) == Format::Plain);
+        let mut bytes = 0u64;
         for m in &spec.modules {
             let path = tree_dir.join(&m.path);
-            all_plain &= Format::detect(&head(&path)?) == Format::Plain;
             bytes += std::fs::metadata(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?
                 .len();
@@ -323,10 +328,9 @@ pub fn plan(spec: &mut BlobSpec, tree_dir: &Path, mut storage: Storage) -> Resul
         kept_plain = keep.then_some((spec.modules.len(), bytes));
     }
     let mut counts = std::collections::BTreeMap::new();
-    for m in &mut spec.modules {
-        let head = head(&tree_dir.join(&m.path))?;
-        let from = Format::detect(&head);
-        let to = storage.stored_form(from, &head);
+    for (m, head) in spec.modules.iter_mut().zip(&heads) {
+        let from = Format::detect(head);
+        let to = storage.stored_form(from, head);
         *counts.entry((rank(from), rank(to))).or_insert(0) += 1;
         m.path = stored_path(&m.path, to);
     }
@@ -568,6 +572,21 @@ mod tests {
         std::fs::remove_dir_all(&root).unwrap();
     }
 
+    /// A spec of modules at these tree paths (`k/a.ko`: module `a`).
+    fn spec_of(paths: &[&str]) -> BlobSpec {
+        BlobSpec {
+            modules: paths
+                .iter()
+                .map(|p| ModuleSpec {
+                    name: p[2..3].to_string(),
+                    path: p.to_string(),
+                    deps: vec![],
+                })
+                .collect(),
+            ..BlobSpec::default()
+        }
+    }
+
     #[test]
     fn plan_rewrites_paths_and_sources_are_found() {
         let root = std::env::temp_dir().join(format!("modboot-plan-{}", std::process::id()));
@@ -581,17 +600,7 @@ mod tests {
         for (p, bytes) in files {
             std::fs::write(root.join(p), bytes).unwrap();
         }
-        let fresh = || BlobSpec {
-            modules: files
-                .iter()
-                .map(|(p, _)| ModuleSpec {
-                    name: p[2..3].to_string(),
-                    path: p.to_string(),
-                    deps: vec![],
-                })
-                .collect(),
-            ..BlobSpec::default()
-        };
+        let fresh = || spec_of(&files.map(|(p, _)| p));
         let paths = |s: &BlobSpec| s.modules.iter().map(|m| m.path.clone()).collect::<Vec<_>>();
 
         let mut spec = fresh();
@@ -649,30 +658,19 @@ mod tests {
             .open(root.join("k/big.ko"))
             .and_then(|mut f| std::io::Write::write_all(&mut f, ELF))
             .unwrap();
-        let spec = |paths: &[&str]| BlobSpec {
-            modules: paths
-                .iter()
-                .map(|p| ModuleSpec {
-                    name: p[2..3].to_string(),
-                    path: p.to_string(),
-                    deps: vec![],
-                })
-                .collect(),
-            ..BlobSpec::default()
-        };
         let fit = Storage {
             kernel: KernelDecompress::None,
             compression: ModuleCompression::Fit,
         };
 
-        let mut s = spec(&["k/a.ko"]);
+        let mut s = spec_of(&["k/a.ko"]);
         let p = plan(&mut s, &root, fit).unwrap();
         assert_eq!(s.modules[0].path, "k/a.ko");
         assert_eq!(p.kept_plain, Some((1, ELF.len() as u64)));
         assert!(p.describe()[0].starts_with("1 plain modules kept plain (0.0 MB, at most 24 MiB"));
 
         // Over the limit: every module gzip, as `compressed` stores them.
-        let mut s = spec(&["k/a.ko", "k/big.ko"]);
+        let mut s = spec_of(&["k/a.ko", "k/big.ko"]);
         let p = plan(&mut s, &root, fit).unwrap();
         assert_eq!(s.modules[0].path, "k/a.ko.gz");
         assert_eq!(s.modules[1].path, "k/big.ko.gz");
@@ -682,7 +680,7 @@ mod tests {
         );
 
         // A compressed tree: compressed.
-        let mut s = spec(&["k/a.ko", "k/b.ko.gz"]);
+        let mut s = spec_of(&["k/a.ko", "k/b.ko.gz"]);
         plan(&mut s, &root, fit).unwrap();
         assert_eq!(s.modules[0].path, "k/a.ko.gz");
         std::fs::remove_dir_all(&root).unwrap();

@@ -76,11 +76,7 @@ pub fn switch_root(
     devkmsg: &DevKmsg,
 ) {
     if bp.root.is_none() {
-        if let Some(l) = loader {
-            l.finish_all();
-            l.summarise(t.start);
-        }
-        devkmsg.restore();
+        finish_loads(loader, devkmsg, t.start, false);
         let init = bp.init.unwrap_or(DEFAULT_INITS[0]);
         info!(
             "starting {} in the initramfs after {}",
@@ -168,6 +164,19 @@ pub fn switch_root(
     }
 }
 
+/// Every load to its end (at the lowest CPU priority once `handed_over`),
+/// the summary, and `/dev/kmsg`'s rate limit given back.
+fn finish_loads(loader: Option<&mut Loader<'_>>, devkmsg: &DevKmsg, start: u64, handed_over: bool) {
+    if let Some(l) = loader {
+        if handed_over {
+            l.yield_cpu();
+        }
+        l.finish_all();
+        l.summarise(start);
+    }
+    devkmsg.restore();
+}
+
 /// The finisher's work (see the module's documentation); returns, when
 /// `exec_done` is `None`, for the init to switch root itself.
 fn wind_up(
@@ -177,14 +186,7 @@ fn wind_up(
     exec_done: Option<OwnedFd>,
     start: u64,
 ) {
-    if let Some(l) = loader {
-        if exec_done.is_some() {
-            l.yield_cpu();
-        }
-        l.finish_all();
-        l.summarise(start);
-    }
-    devkmsg.restore();
+    finish_loads(loader, devkmsg, start, exec_done.is_some());
     if let Some(fd) = &exec_done {
         let _ = rustix::io::read(fd, &mut [0u8; 1]);
     }
