@@ -5,7 +5,12 @@
 //!
 //! Filesystems: ext2/ext3/ext4 (told apart by their feature flags as blkid
 //! does), xfs, btrfs, vfat (FAT12/16/32), squashfs, erofs, iso9660 (its
-//! volume identifier as the label; no UUID). Partition tables:
+//! volume identifier as the label; no UUID). Containers, which a tool opens
+//! into a new block device ([`Layer`]): LUKS1 and LUKS2 (`crypto_LUKS`, its
+//! UUID, a LUKS2 label), LVM2 physical volumes (`LVM2_member`; their UUID is
+//! not kept) and md RAID members (`linux_raid_member`, the array's UUID and,
+//! for 1.x, its name as label; superblocks 1.1 and 1.2 in the head, 1.0 and
+//! 0.90 at the end of the device, [`md_tail_offsets`]). Partition tables:
 //! GPT (unique GUID and name per entry) and MBR (the disk signature and the
 //! partition number, `SSSSSSSS-PP`; primary partitions, and logical ones in
 //! their extended partition, numbered as the kernel numbers them).
@@ -31,10 +36,25 @@ pub enum FsType {
     Squashfs,
     Erofs,
     Iso9660,
+    /// A LUKS1 or LUKS2 container (`cryptsetup open`).
+    CryptoLuks,
+    /// An LVM2 physical volume (`lvm vgchange -ay`).
+    Lvm2Member,
+    /// A member of an md RAID array (`mdadm --incremental`).
+    LinuxRaidMember,
+}
+
+/// The layers a container belongs to: which tool opens it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    Luks,
+    Lvm,
+    Md,
 }
 
 impl FsType {
-    /// The name for mount(2) and `rootfstype=` (also blkid's TYPE).
+    /// The name for mount(2) and `rootfstype=` (also blkid's TYPE); for a
+    /// container, blkid's TYPE.
     pub fn name(self) -> &'static str {
         match self {
             FsType::Ext2 => "ext2",
@@ -46,6 +66,19 @@ impl FsType {
             FsType::Squashfs => "squashfs",
             FsType::Erofs => "erofs",
             FsType::Iso9660 => "iso9660",
+            FsType::CryptoLuks => "crypto_LUKS",
+            FsType::Lvm2Member => "LVM2_member",
+            FsType::LinuxRaidMember => "linux_raid_member",
+        }
+    }
+
+    /// The layer that opens a container; `None` for a filesystem.
+    pub fn layer(self) -> Option<Layer> {
+        match self {
+            FsType::CryptoLuks => Some(Layer::Luks),
+            FsType::Lvm2Member => Some(Layer::Lvm),
+            FsType::LinuxRaidMember => Some(Layer::Md),
+            _ => None,
         }
     }
 }
@@ -162,15 +195,105 @@ fn nonzero(u: [u8; 16]) -> Option<Uuid> {
     u.iter().any(|&b| b != 0).then_some(Uuid::Bytes(u))
 }
 
-/// The filesystem at the start of `head`, if it is one of ours.
+/// The filesystem or container at the start of `head`, if it is one of
+/// ours. Containers come first, as blkid tries them first: an md 1.1/1.2
+/// member may still show a filesystem's old superblock.
 pub fn probe(head: &[u8]) -> Option<Superblock<'_>> {
-    probe_ext(head)
+    probe_luks(head)
+        .or_else(|| probe_lvm2(head))
+        .or_else(|| probe_md(head))
+        .or_else(|| probe_md(head.get(4096..)?))
+        .or_else(|| probe_ext(head))
         .or_else(|| probe_xfs(head))
         .or_else(|| probe_btrfs(head))
         .or_else(|| probe_erofs(head))
         .or_else(|| probe_squashfs(head))
         .or_else(|| probe_vfat(head))
         .or_else(|| probe_iso9660(head))
+}
+
+fn probe_luks(head: &[u8]) -> Option<Superblock<'_>> {
+    // "LUKS\xba\xbe", a big-endian version (1 or 2); both keep the UUID as
+    // text at 168 (40 bytes); LUKS2 has a label at 24 (48 bytes).
+    if head.get(0..6)? != b"LUKS\xba\xbe" {
+        return None;
+    }
+    let version = u16::from_be_bytes([*head.get(6)?, *head.get(7)?]);
+    if !(1..=2).contains(&version) {
+        return None;
+    }
+    Some(Superblock {
+        fstype: FsType::CryptoLuks,
+        uuid: uuid_text(label(head, 168, 40)).and_then(nonzero),
+        label: if version == 2 { label(head, 24, 48) } else { &[] },
+    })
+}
+
+fn probe_lvm2(head: &[u8]) -> Option<Superblock<'_>> {
+    // The label is in one of the first four sectors: "LABELONE", its own
+    // sector number (u64 at 8), then the type "LVM2 001" at 24.
+    (0..4u64).find_map(|sector| {
+        let at = sector as usize * 512;
+        let ok = head.get(at..at + 8)? == b"LABELONE"
+            && le64(head, at + 8) == sector
+            && head.get(at + 24..at + 32)? == b"LVM2 001";
+        ok.then_some(Superblock {
+            fstype: FsType::Lvm2Member,
+            uuid: None,
+            label: &[],
+        })
+    })
+}
+
+/// An md superblock at the start of `block`: 1.x (the array's UUID at 16,
+/// its name at 32) or 0.90 (the UUID's words 0 at 20 and 1-3 at 52,
+/// little-endian on x86 and arm; no name).
+pub fn probe_md(block: &[u8]) -> Option<Superblock<'_>> {
+    if le32(block, 0) != 0xa92b_4efc {
+        return None;
+    }
+    let (uuid, name) = match le32(block, 4) {
+        1 => (bytes16(block, 16)?, label(block, 32, 32)),
+        0 => {
+            let mut u = bytes16(block, 48)?;
+            u.get_mut(..4)?.copy_from_slice(block.get(20..24)?);
+            (u, &[][..])
+        }
+        _ => return None,
+    };
+    Some(Superblock {
+        fstype: FsType::LinuxRaidMember,
+        uuid: nonzero(uuid),
+        label: name,
+    })
+}
+
+/// Where md keeps a superblock at the end of a device of `size` bytes,
+/// for [`probe_md`]: 1.0 (8 KiB before the end, 4 KiB aligned) and 0.90
+/// (the last 64 KiB-aligned 64 KiB). `None` for a device too small.
+pub fn md_tail_offsets(size: u64) -> [Option<u64>; 2] {
+    [
+        size.checked_sub(8192).map(|o| o & !4095),
+        (size & !65535).checked_sub(65536),
+    ]
+}
+
+/// Sixteen bytes from a UUID's text form (`01234567-89ab-...`, 36
+/// characters, either case); `None` for anything else.
+fn uuid_text(text: &[u8]) -> Option<[u8; 16]> {
+    if text.len() != 36 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut digits = text.iter().enumerate().filter(|&(i, _)| !matches!(i, 8 | 13 | 18 | 23));
+    for byte in out.iter_mut() {
+        for _ in 0..2 {
+            let (_, &c) = digits.next()?;
+            *byte = *byte << 4 | (c as char).to_digit(16)? as u8;
+        }
+    }
+    let dashes = [8, 13, 18, 23].iter().all(|&i| text.get(i) == Some(&b'-'));
+    dashes.then_some(out)
 }
 
 fn probe_ext(head: &[u8]) -> Option<Superblock<'_>> {
@@ -494,5 +617,57 @@ mod tests {
         assert_eq!(text(Uuid::Fat(0x1234_abcd)), "1234-ABCD");
         assert_eq!(text(Uuid::Mbr(0x1234_abcd, 1)), "1234abcd-01");
         assert!(Uuid::Fat(0x1234_abcd).matches(b"1234-abcd"));
+    }
+
+    /// md superblocks as mdadm lays them out (`super1.c`, `super0.c`):
+    /// 1.2 at 4 KiB into the head, 1.0 and 0.90 at the end.
+    #[test]
+    fn md_superblocks() {
+        let uuid: [u8; 16] = core::array::from_fn(|i| 0xa0 + i as u8);
+        let mut v1 = [0u8; 4096];
+        v1[0..4].copy_from_slice(&0xa92b_4efcu32.to_le_bytes());
+        v1[4] = 1;
+        v1[16..32].copy_from_slice(&uuid);
+        v1[32..42].copy_from_slice(b"host:root0");
+        let mut head = [0u8; 8192];
+        head[4096..].copy_from_slice(&v1);
+        let sb = probe(&head).unwrap();
+        assert_eq!(sb.fstype, FsType::LinuxRaidMember);
+        assert_eq!(sb.fstype.layer(), Some(Layer::Md));
+        assert_eq!(text(sb.uuid.unwrap()), "a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf");
+        assert_eq!(sb.label, b"host:root0");
+
+        let mut v0 = [0u8; 4096];
+        v0[0..4].copy_from_slice(&0xa92b_4efcu32.to_le_bytes());
+        v0[20..24].copy_from_slice(&uuid[..4]);
+        v0[52..64].copy_from_slice(&uuid[4..]);
+        let sb = probe_md(&v0).unwrap();
+        assert_eq!(text(sb.uuid.unwrap()), "a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf");
+        assert_eq!(sb.label, b"");
+        v0[4] = 2;
+        assert_eq!(probe_md(&v0), None, "an unknown major version");
+
+        // A 100 MiB + 10 KiB member: 1.0 at the last 4 KiB boundary 8 KiB
+        // or more before the end; 0.90 64 KiB before the last 64 KiB one.
+        let mib100 = 100 * 1024 * 1024;
+        assert_eq!(
+            md_tail_offsets(mib100 + 10 * 1024),
+            [Some(mib100), Some(mib100 - 65536)]
+        );
+        assert_eq!(md_tail_offsets(4096), [None, None]);
+    }
+
+    #[test]
+    fn luks_uuid_text() {
+        let u = uuid_text(b"0F1E2D3C-4b5a-6978-8796-a5b4c3d2e1f0").unwrap();
+        assert_eq!(text(Uuid::Bytes(u)), "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+        for bad in [
+            &b"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f"[..],
+            b"0f1e2d3c+4b5a-6978-8796-a5b4c3d2e1f0",
+            b"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fg",
+            b"",
+        ] {
+            assert_eq!(uuid_text(bad), None);
+        }
     }
 }

@@ -375,6 +375,17 @@ impl<'a> Iterator for List<'a> {
     }
 }
 
+/// The value of the last `KEY=VALUE` on the command line (`Some(b"")` for
+/// a bare `KEY`), as the parameters the init reads only where it needs
+/// them (`rd.luks=`, `rd.lvm=`...) are looked up.
+#[inline(never)]
+pub fn value<'a>(cmdline: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    Params::new(cmdline)
+        .filter(|p| p.key == key)
+        .last()
+        .map(|p| p.value.unwrap_or(b""))
+}
+
 /// A decimal number, as `rootdelay=` takes; `None` for anything else.
 pub fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() {

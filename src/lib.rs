@@ -10,7 +10,9 @@
 //!   parameters);
 //! - [`modset`]: each module at most once; [`modname`]: name normalisation;
 //! - [`uevent`]: the kernel's device events; [`rootdev`]: `root=` and which
-//!   device it names; [`blkid`]: superblocks and partition tables;
+//!   device it names; [`blkid`]: superblocks, containers (LUKS, LVM, md) and
+//!   partition tables; [`crypttab`]: `/etc/crypttab` lines; [`dmname`]:
+//!   LVM's device-mapper names;
 //!   [`devices`]: which devices can lead to a root disk;
 //! - [`compression`]: compressed module files (format by magic, gzip);
 //!   [`inflate`]: raw DEFLATE into a whole-output buffer;
@@ -31,7 +33,9 @@ pub mod blob;
 pub mod cmdline;
 pub mod compression;
 pub mod crc32;
+pub mod crypttab;
 pub mod devices;
+pub mod dmname;
 pub mod errno;
 pub mod fstypes;
 pub mod glob;

@@ -111,6 +111,29 @@ fn superblocks_read_as_blkid_reads_them() {
              printf '\\377CD001\\001' | dd of=IMG bs=1 seek=34816 conv=notrunc status=none"
                 .into(),
         ),
+        // Containers: cryptsetup formats a file as it is (no device-mapper
+        // needed); pvcreate wants a block device, a loop device over the file.
+        (
+            "luks1",
+            format!(
+                "truncate -s 8M IMG && printf k | cryptsetup luksFormat -q --type luks1 \
+                 --pbkdf-force-iterations 1000 --uuid {uuid} --key-file=- IMG"
+            ),
+        ),
+        (
+            "luks2",
+            format!(
+                "truncate -s 32M IMG && printf k | cryptsetup luksFormat -q --type luks2 \
+                 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --label 'crypt root' \
+                 --uuid {uuid} --key-file=- IMG"
+            ),
+        ),
+        (
+            "lvm2",
+            "truncate -s 8M IMG && l=$(losetup -f --show IMG) && \
+             { pvcreate -q $l >/dev/null 2>&1; s=$?; losetup -d $l; exit $s; }"
+                .into(),
+        ),
     ];
     for (name, cmd) in &cases {
         let img = scratch(&format!("{name}.img"));
@@ -125,18 +148,21 @@ fn superblocks_read_as_blkid_reads_them() {
             want.get("TYPE").map(String::as_str),
             "{name}: type"
         );
-        assert_eq!(
-            got.uuid.as_ref().map(text),
-            want.get("UUID").cloned(),
-            "{name}: uuid"
-        );
+        // An LVM2 PV's UUID is not kept (nothing finds a root by it).
+        if *name != "lvm2" {
+            assert_eq!(
+                got.uuid.as_ref().map(text),
+                want.get("UUID").cloned(),
+                "{name}: uuid"
+            );
+        }
         let label = String::from_utf8(got.label.to_vec()).unwrap();
         assert_eq!(
             Some(label).filter(|l| !l.is_empty()),
             want.get("LABEL").cloned(),
             "{name}: label"
         );
-        if let Some(u) = want.get("UUID") {
+        if let Some(u) = want.get("UUID").filter(|_| got.uuid.is_some()) {
             assert!(
                 got.uuid.unwrap().matches(u.to_ascii_uppercase().as_bytes()),
                 "{name}: case-insensitive match"
