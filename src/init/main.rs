@@ -8,8 +8,10 @@
 //! 4. listen for uevents ([`uevents`]), queue the boot's own modules, and the
 //!    drivers of every device present ([`coldplug`]), loading them in
 //!    dependency order, several at once ([`modload`]);
-//! 5. meanwhile, load drivers for devices as they appear, until the root
-//!    device shows; mount it on `/root` ([`root`]);
+//! 5. meanwhile, load drivers for devices as they appear, and open the
+//!    LUKS, LVM and md containers among them with the image's tools
+//!    ([`stack`]), until the root device shows; mount it on `/root`
+//!    ([`root`]);
 //! 6. wait for the boot's own modules (`rd.break`: the rescue shell), move
 //!    the API mounts over and exec the real init ([`switch_root`]); the
 //!    loads still running or queued finish in a process that outlives the
@@ -26,7 +28,9 @@
 //! This file only orchestrates the boot. Each module uses only the ones
 //! below it: `arch`, `sys` (the runtime, the only place with `unsafe`),
 //! `clock` and `kmsg` (the log), `files`, `blobfile`, `coldplug` and
-//! `uevents`, `modload`, `modprobe`, `root`, `switch_root`, `emergency`.
+//! `uevents`, `modload`, `modprobe`, `tools` (running the image's
+//! programs), the layers `crypt`, `lvm` and `md` under `stack`, `root`,
+//! `switch_root`, `emergency`.
 //! `no_std`, no allocator, no libc.
 
 #![no_std]
@@ -39,13 +43,18 @@ mod arch;
 mod blobfile;
 mod clock;
 mod coldplug;
+mod crypt;
 mod emergency;
 mod files;
+mod lvm;
+mod md;
 mod modload;
 mod modprobe;
 mod root;
+mod stack;
 mod switch_root;
 mod sys;
+mod tools;
 mod uevents;
 
 use core::ffi::CStr;
@@ -108,7 +117,8 @@ pub fn main(args: sys::Args) -> ! {
         });
     }
 
-    let found = root::find(&bp, loader.as_mut(), uevents.as_ref());
+    let mut stack = stack::Stack::new(cmdline, bp.root);
+    let found = root::find(&bp, loader.as_mut(), uevents.as_ref(), &mut stack);
     drop(uevents);
     let found_at = clock::now();
     // Only the root's filesystem module is waited for, and the boot's own

@@ -36,6 +36,7 @@
 
 use crate::kmsg::{self, B, E, Ms};
 use crate::modload::Loader;
+use crate::stack::Stack;
 use crate::uevents::Uevents;
 use crate::{clock, coldplug, files};
 use core::ffi::CStr;
@@ -95,6 +96,7 @@ pub fn find(
     bp: &BootParams<'_>,
     mut loader: Option<&mut Loader<'_>>,
     uevents: Option<&Uevents>,
+    stack: &mut Stack<'_>,
 ) -> Result<Found, ()> {
     let Some(text) = bp.root else {
         // The initramfs's own init, if the image packs one (switch_root
@@ -133,11 +135,15 @@ pub fn find(
                 if mount_at(text, None, bp, loader.as_deref_mut()).is_ok() {
                     return Ok(Found::NONE);
                 }
-            } else if let Some(found) = scan_block_devices(&root) {
+            } else if let Some(found) = scan_block_devices(&root, stack, loader.as_deref_mut()) {
                 return Ok(announce(found, text, start));
             }
         }
-        let waited_ms = clock::since(start) / 1_000_000;
+        if stack.failed {
+            return Err(());
+        }
+        // Time spent typing a passphrase is no time the device was late.
+        let waited_ms = clock::since(start).saturating_sub(stack.asked_ns) / 1_000_000;
         let limit_ms = timeout_s.map(|s| s as u64 * 1000);
         if let Some(limit) = limit_ms.filter(|&l| waited_ms >= l) {
             match (tag, bp.rootfstype) {
@@ -145,6 +151,11 @@ pub fn find(
                 _ => report_missing(text, limit / 1000, loader.as_deref()),
             }
             return Err(());
+        }
+        // As initramfs-tools: md arrays still waiting for members are
+        // started degraded when two thirds of the wait are over.
+        if waited_ms * 3 >= limit_ms.unwrap_or(DEFAULT_TIMEOUT_S as u64 * 1000) * 2 {
+            stack.waited_long();
         }
         if !said_waiting && waited_ms >= 100 {
             said_waiting = true;
@@ -173,24 +184,29 @@ pub fn find(
             }
         };
         // A tag is tried again when uevents come (a device, a driver);
-        // without them, only once.
-        rescan = if tag { readable } else { !events };
+        // without them, only once. A layer that made a device has it
+        // looked for too.
+        rescan = if tag { readable } else { !events || core::mem::take(&mut stack.grew) };
         if let (true, Some(u)) = (readable, uevents) {
             let mut found = None;
             let lost = u.drain(&mut |ev| {
-                if ev.action != b"add" {
-                    return;
+                if ev.action == b"add" {
+                    if let (Some(m), Some(l)) = (ev.modalias, loader.as_deref_mut()) {
+                        l.request_modalias(m);
+                    }
                 }
-                if let (Some(m), Some(l)) = (ev.modalias, loader.as_deref_mut()) {
-                    l.request_modalias(m);
-                }
-                if ev.is_block_add() && found.is_none() {
+                // device-mapper and md devices are empty at `add`: their
+                // `change` says they are ready.
+                if ev.is_block_ready() && found.is_none() {
                     let name = ev.devpath.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-                    found = check_device(&root, name);
+                    found = check_device(&root, name, stack, loader.as_deref_mut());
                 }
             });
             if let Some(found) = found {
                 return Ok(announce(found, text, start));
+            }
+            if stack.grew {
+                rescan = true;
             }
             if lost {
                 if let Some(l) = loader.as_deref_mut() {
@@ -234,13 +250,17 @@ fn announce(found: Found, text: &[u8], start: u64) -> Found {
 }
 
 /// Look at every block device present.
-fn scan_block_devices(root: &RootDev<'_>) -> Option<Found> {
+fn scan_block_devices(
+    root: &RootDev<'_>,
+    stack: &mut Stack<'_>,
+    mut loader: Option<&mut Loader<'_>>,
+) -> Option<Found> {
     let mut found = None;
     let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     if let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) {
         coldplug::each_entry(&d, &mut |name| {
             if found.is_none() {
-                found = check_device(root, name.to_bytes());
+                found = check_device(root, name.to_bytes(), stack, loader.as_deref_mut());
             }
         });
     }
@@ -248,7 +268,14 @@ fn scan_block_devices(root: &RootDev<'_>) -> Option<Found> {
 }
 
 /// Whether block device `name` (its name in `/sys/class/block`) is the root.
-fn check_device(root: &RootDev<'_>, name: &[u8]) -> Option<Found> {
+/// A container (LUKS, LVM, md) is never the root: it goes to its layer
+/// ([`Stack::open`]), which makes the device that may be.
+fn check_device(
+    root: &RootDev<'_>,
+    name: &[u8],
+    stack: &mut Stack<'_>,
+    loader: Option<&mut Loader<'_>>,
+) -> Option<Found> {
     let mut found = Found::NONE;
     found.len = files::join(&mut found.path, &[b"/dev/", name])?.len();
     // sysfs says '!' where the node's name has '/' (cciss!c0d0).
@@ -256,17 +283,31 @@ fn check_device(root: &RootDev<'_>, name: &[u8]) -> Option<Found> {
         *b = b'/';
     }
     let mut head = [0u8; blkid::PROBE_LEN];
+    let mut buf = [0u8; 24];
+    let devno = sysfs_attr(name, b"dev", &mut buf).and_then(parse_devno);
     let by_name = if root.by_partition() {
         is_root_partition(root, name, &mut head)
+    } else if root.is_device(found.path().get(5..)?, devno) {
+        true
+    } else if let RootDev::Name(n) = root {
+        // A name the layers' tools made (/dev/mapper/NAME, /dev/VG/LV,
+        // /dev/md/NAME): the root is mounted by it, as named.
+        let same = devno.is_some_and(|d| node_devno(n) == Some(d));
+        if same {
+            found.len = files::join(&mut found.path, &[b"/dev/", n])?.len();
+        }
+        same
     } else {
-        let mut buf = [0u8; 24];
-        let devno = sysfs_attr(name, b"dev", &mut buf).and_then(parse_devno);
-        root.is_device(found.path().get(5..)?, devno)
+        false
     };
+    let sb = probe(found.path(), &mut head);
+    if let (Some(sb), Some(devno)) = (sb.filter(|sb| sb.fstype.layer().is_some()), devno) {
+        stack.open(name, devno, &sb, loader);
+        return None;
+    }
     if !by_name && !root.by_filesystem() {
         return None;
     }
-    let sb = probe(found.path(), &mut head);
     if root.by_filesystem() && !sb.is_some_and(|sb| root.is_filesystem(&sb)) {
         return None;
     }
@@ -274,14 +315,32 @@ fn check_device(root: &RootDev<'_>, name: &[u8]) -> Option<Found> {
     Some(found)
 }
 
-/// Read a block device's first bytes and what filesystem they hold.
-fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superblock<'h>> {
-    let n = read_head(path, head).ok()?;
-    blkid::probe(head.get(..n)?)
+/// The device number of the block device node `/dev/NAME`, if there is one.
+fn node_devno(name: &[u8]) -> Option<(u32, u32)> {
+    let mut path = [0u8; DEVNAME_MAX];
+    let st = rustix::fs::stat(files::join(&mut path, &[b"/dev/", name])?).ok()?;
+    let is_block = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::BlockDevice;
+    is_block.then(|| (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev)))
 }
 
-fn read_head(path: &[u8], head: &mut [u8]) -> Result<usize, Errno> {
-    files::read(path, head).map(<[u8]>::len)
+/// Read a block device's first bytes and what filesystem or container
+/// they hold; an md superblock at the device's end (1.0, 0.90) comes
+/// first, as the filesystem inside a RAID1 member shows there too.
+fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superblock<'h>> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0)).unwrap_or(0);
+    for at in blkid::md_tail_offsets(size).into_iter().flatten() {
+        let mut block = [0u8; 4096];
+        if rustix::io::pread(&fd, &mut block, at) == Ok(block.len()) {
+            if let Some(sb) = blkid::probe_md(&block) {
+                // Its UUID, its label (the name) would point into `block`:
+                // only the UUID is kept.
+                return Some(Superblock { label: &[], ..sb });
+            }
+        }
+    }
+    let n = rustix::io::pread(&fd, &mut head[..], 0).ok()?;
+    blkid::probe(head.get(..n)?)
 }
 
 /// Whether partition `name` is the root, by its disk's partition table.

@@ -10,7 +10,7 @@
 
 use core::ffi::{CStr, c_void};
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
-use rustix::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
 use rustix::io::{self, Errno};
 
 /// The arguments and environment the kernel gave PID 1.
@@ -259,6 +259,43 @@ pub fn console() -> BorrowedFd<'static> {
     // SAFETY: fd 1 is never closed by the init; if the kernel found no
     // console it is not open, and calls on it fail with EBADF.
     unsafe { BorrowedFd::borrow_raw(1) }
+}
+
+/// The console as the init's standard input (fd 0), for reading a
+/// passphrase; reads fail harmlessly with `EBADF` if there is none.
+pub fn console_in() -> BorrowedFd<'static> {
+    // SAFETY: fd 0 is never closed by the init (see `console`).
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
+
+/// Turn the console's echo on or off: `TCGETS`, the `ECHO` bit of
+/// `c_lflag`, `TCSETS` on fd 0 (the same numbers and layout on every
+/// target). False if it is no terminal. (rustix's termios decodes every
+/// field, the speeds too: 600 bytes more.)
+pub fn console_echo(on: bool) -> bool {
+    const TCGETS: usize = 0x5401;
+    const TCSETS: usize = 0x5402;
+    const ECHO: u32 = 0o10;
+    // struct termios: c_iflag, c_oflag, c_cflag, c_lflag, c_line, c_cc[19].
+    let mut t = [0u32; 9];
+    let fd = console_in().as_raw_fd() as usize;
+    // SAFETY: `t` is a writable struct termios (36 bytes) for the call.
+    if unsafe { crate::arch::syscall3(crate::arch::nr::IOCTL, fd, TCGETS, t.as_mut_ptr() as usize) } != 0 {
+        return false;
+    }
+    t[3] = if on { t[3] | ECHO } else { t[3] & !ECHO };
+    // SAFETY: as above, read-only for the kernel.
+    unsafe { crate::arch::syscall3(crate::arch::nr::IOCTL, fd, TCSETS, t.as_ptr() as usize) == 0 }
+}
+
+/// Make `fd` this process's standard input (in a child, before an exec).
+pub fn dup_to_stdin(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fd 0 is wrapped only for `dup2`, which replaces it in place,
+    // and is forgotten afterwards: nothing closes it.
+    let mut stdin = unsafe { OwnedFd::from_raw_fd(0) };
+    let r = rustix::io::dup2(fd, &mut stdin);
+    core::mem::forget(stdin);
+    r
 }
 
 /// A read-only private mapping of a whole file.

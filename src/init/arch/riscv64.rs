@@ -26,6 +26,7 @@ pub mod nr {
     pub const CLOCK_GETTIME: usize = 113;
     /// With only `SIGCHLD` in the flags, `clone` is `fork`.
     pub const CLONE: usize = 220;
+    pub const IOCTL: usize = 29;
     pub const RT_SIGACTION: usize = 134;
 }
 

@@ -25,6 +25,7 @@ pub mod nr {
     pub const CLOCK_GETTIME: usize = 228;
     /// With only `SIGCHLD` in the flags, `clone` is `fork`.
     pub const CLONE: usize = 56;
+    pub const IOCTL: usize = 16;
     pub const RT_SIGACTION: usize = 13;
 }
 

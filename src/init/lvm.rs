@@ -1,0 +1,43 @@
+//! LVM physical volumes: when one appears, the image's real `lvm`
+//! ([`LVM`]) activates the volumes the boot asks for, as dracut's lvm
+//! module does: `rd.lvm.lv=VG/LV` and `rd.lvm.vg=VG` (those), else the
+//! group `root=` names (`/dev/VG/LV`, `/dev/mapper/VG-LV`, split as
+//! `dmsetup splitname` splits it, [`modboot::dmname`]), else every group;
+//! `rd.lvm=0` activates none. Activation runs again for each new physical
+//! volume, so a group whose last volume comes later is completed then.
+//!
+//! There is no udev here: lvm is told not to wait for it, and creates the
+//! `/dev/mapper/VG-LV` nodes and `/dev/VG/LV` links itself.
+
+use crate::tools::{self, Argv};
+use core::ffi::CStr;
+use modboot::cmdline;
+
+/// Where mkmodboot packs lvm.
+pub const LVM: &CStr = c"/sbin/lvm";
+/// No udev in the initramfs: lvm makes its own nodes and links.
+const NO_UDEV: &[u8] = b"devices{obtain_device_list_from_udev=0} \
+    activation{udev_sync=0 udev_rules=0 monitoring=0}";
+
+/// Activate what the boot asks for, a new physical volume having appeared.
+/// False when lvm could not (said).
+#[inline(never)]
+pub fn activate(cmdline: &[u8], root: Option<&[u8]>) -> bool {
+    const NAMED: &[&[u8]] = &[b"rd.lvm.lv", b"rd.lvm.vg"];
+    let mut vg = [0u8; 128];
+    let root_vg = root.and_then(|r| modboot::dmname::root_vg(r, &mut vg));
+    let named = cmdline::list(cmdline, NAMED).next().is_some() || root_vg.is_some();
+    // lvchange takes groups (all their volumes) and VG/LV alike.
+    let mut argv = Argv::new(LVM);
+    argv.push(&[if named { b"lvchange" } else { b"vgchange" }]);
+    argv.push(&[b"-ay"]).push(&[b"--sysinit"]).push(&[b"--config"]).push(&[NO_UDEV]);
+    for name in cmdline::list(cmdline, NAMED) {
+        argv.push(&[name]);
+    }
+    if cmdline::list(cmdline, NAMED).next().is_none() {
+        if let Some(vg) = root_vg {
+            argv.push(&[vg]);
+        }
+    }
+    tools::run_said(&argv)
+}

@@ -1,0 +1,74 @@
+//! md RAID members: each one, as it appears, goes to the image's real
+//! `mdadm --incremental` ([`MDADM`]), which starts an array once all its
+//! members are there (superblocks 0.90, 1.0, 1.1 and 1.2 alike, as mdadm
+//! reads them). `rd.md=0` assembles nothing; `rd.md.uuid=UUID` only those
+//! arrays (mdadm's or blkid's spelling of the array's UUID).
+//!
+//! An array still incomplete after two thirds of the root's wait is
+//! started degraded (`mdadm --incremental --run --scan`, as
+//! initramfs-tools' `mdadm` script does when its own wait ends), and a
+//! line names each array that runs without some of its members.
+
+use crate::tools::{self, Argv};
+use crate::{coldplug, files};
+use core::ffi::CStr;
+use modboot::cmdline;
+use rustix::fs::{Mode, OFlags};
+
+/// Where mkmodboot packs mdadm.
+pub const MDADM: &CStr = c"/sbin/mdadm";
+
+/// Whether the boot assembles the array with UUID `uuid` (text, blkid's
+/// form): not with `rd.md=0`, and only those `rd.md.uuid=` lists if any.
+pub fn wanted(cmdline: &[u8], uuid: &[u8]) -> bool {
+    const UUIDS: &[&[u8]] = &[b"rd.md.uuid"];
+    cmdline::value(cmdline, b"rd.md") != Some(b"0")
+        && (cmdline::list(cmdline, UUIDS).next().is_none()
+            || cmdline::list(cmdline, UUIDS).any(|w| same_uuid(w, uuid)))
+}
+
+/// Add the member `/dev/DEV` to its array. False when mdadm could not
+/// (said).
+#[inline(never)]
+pub fn add_member(dev: &[u8]) -> bool {
+    let mut path = [0u8; 80];
+    let path = files::join(&mut path, &[b"/dev/", dev]).unwrap_or(b"");
+    let mut argv = Argv::new(MDADM);
+    argv.push(&[b"--incremental"]).push(&[b"--offroot"]).push(&[path]);
+    tools::run_said(&argv)
+}
+
+/// Start every array still waiting for members, degraded, and name each
+/// array that runs without all of its members.
+#[inline(never)]
+pub fn start_degraded() {
+    let mut argv = Argv::new(MDADM);
+    argv.push(&[b"--incremental"]).push(&[b"--run"]).push(&[b"--scan"]);
+    tools::run_said(&argv);
+    let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) else {
+        return;
+    };
+    coldplug::each_entry(&d, &mut |name| {
+        let name = name.to_bytes();
+        let mut path = [0u8; 96];
+        let mut buf = [0u8; 16];
+        let p = files::join(&mut path, &[b"/sys/class/block/", name, b"/md/degraded"]);
+        let missing = p.and_then(|p| files::read(p, &mut buf).ok());
+        if let Some(n) = missing.and_then(|v| cmdline::parse_u32(v.trim_ascii())).filter(|&n| n > 0) {
+            error!(
+                "md array /dev/{} started degraded, {} member(s) missing: mdadm --detail /dev/{} names them",
+                name, n, name
+            );
+        }
+    });
+}
+
+/// Whether `a` and `b` are one array UUID, ignoring case and the
+/// separators (mdadm writes `xxxxxxxx:xxxxxxxx:...`, blkid `xxxxxxxx-xxxx-...`).
+fn same_uuid(a: &[u8], b: &[u8]) -> bool {
+    fn digits(s: &[u8]) -> impl Iterator<Item = u8> + '_ {
+        s.iter().filter(|c| c.is_ascii_hexdigit()).map(|c| c.to_ascii_lowercase())
+    }
+    digits(a).eq(digits(b))
+}

@@ -1,0 +1,119 @@
+//! The layers between a disk and the root: LUKS ([`crate::crypt`]), LVM
+//! ([`crate::lvm`]) and md RAID ([`crate::md`]), opened by the image's real
+//! tools as their devices appear, in whatever order and stacking the
+//! machine has (LVM on LUKS, LUKS on LVM, either on md): each block device
+//! that shows up is probed ([`modboot::blkid`]), and a container is handed
+//! to its layer once; what the layer makes (`dm-N`, `mdN`) is a new block
+//! device, probed in its turn when its uevent comes (`change` for
+//! device-mapper and md, whose devices are empty at `add`).
+
+use crate::crypt::{self, Crypt};
+use crate::modload::Loader;
+use crate::{lvm, md};
+use modboot::blkid::{Layer, Superblock};
+use modboot::cmdline;
+
+/// Containers remembered as handed to their layer.
+const SEEN_MAX: usize = 64;
+
+/// What the layers have done during one boot.
+pub struct Stack<'c> {
+    cmdline: &'c [u8],
+    root: Option<&'c [u8]>,
+    crypt: Crypt,
+    /// Device numbers of the containers already handed to their layer.
+    seen: [(u32, u32); SEEN_MAX],
+    seen_len: usize,
+    /// A layer made a new device: look at the block devices again.
+    pub grew: bool,
+    /// A layer failed in a way the boot cannot go past (wrong passphrases).
+    pub failed: bool,
+    /// Nanoseconds spent waiting for someone to type, not counted against
+    /// the root's wait.
+    pub asked_ns: u64,
+    /// An md member was handed to mdadm.
+    md_seen: bool,
+    degraded_started: bool,
+}
+
+impl<'c> Stack<'c> {
+    pub fn new(cmdline: &'c [u8], root: Option<&'c [u8]>) -> Self {
+        Stack {
+            cmdline,
+            root,
+            crypt: Crypt::new(),
+            seen: [(0, 0); SEEN_MAX],
+            seen_len: 0,
+            grew: false,
+            failed: false,
+            asked_ns: 0,
+            md_seen: false,
+            degraded_started: false,
+        }
+    }
+
+    /// Block device `dev` (its kernel name), number `devno`, holds the
+    /// container `sb`: open it, once.
+    #[inline(never)]
+    pub fn open(
+        &mut self,
+        dev: &[u8],
+        devno: (u32, u32),
+        sb: &Superblock<'_>,
+        loader: Option<&mut Loader<'_>>,
+    ) {
+        let Some(layer) = sb.fstype.layer() else {
+            return;
+        };
+        let seen = self.seen.get(..self.seen_len).unwrap_or(&[]);
+        if seen.contains(&devno) {
+            return;
+        }
+        if let Some(slot) = self.seen.get_mut(self.seen_len) {
+            *slot = devno;
+            self.seen_len += 1;
+        }
+        let ok = match layer {
+            Layer::Luks => {
+                match self.crypt.open(self.cmdline, dev, sb, loader, &mut self.asked_ns) {
+                    crypt::Outcome::Opened => true,
+                    crypt::Outcome::Left => false,
+                    crypt::Outcome::Failed => {
+                        self.failed = true;
+                        false
+                    }
+                }
+            }
+            Layer::Lvm => {
+                if cmdline::value(self.cmdline, b"rd.lvm") == Some(b"0") {
+                    return;
+                }
+                if let Some(l) = loader {
+                    l.request(b"dm_mod");
+                    l.wait_named();
+                }
+                lvm::activate(self.cmdline, self.root)
+            }
+            Layer::Md => {
+                let mut uuid = [0u8; 36];
+                let n = sb.uuid.map_or(0, |u| u.format(&mut uuid));
+                if !md::wanted(self.cmdline, uuid.get(..n).unwrap_or(&[])) {
+                    return;
+                }
+                self.md_seen = true;
+                md::add_member(dev)
+            }
+        };
+        self.grew |= ok;
+    }
+
+    /// The root's wait is two thirds over: start incomplete md arrays
+    /// degraded (once, if there were md members).
+    pub fn waited_long(&mut self) {
+        if self.md_seen && !self.degraded_started {
+            self.degraded_started = true;
+            md::start_degraded();
+            self.grew = true;
+        }
+    }
+}

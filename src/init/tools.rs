@@ -1,0 +1,153 @@
+//! Running the image's own programs: the real `cryptsetup`, `lvm` and
+//! `mdadm`, packed with their libraries by mkmodboot, as dracut and
+//! initramfs-tools run them. A program gets its arguments ([`Argv`]), a
+//! fixed environment ([`ENV_PATH`]), bytes on its standard input through
+//! a pipe (a passphrase; nothing, and so end of input, for the others),
+//! and the console as its standard output and error; the init waits for it.
+
+use crate::sys;
+use core::ffi::CStr;
+use rustix::fd::AsFd;
+use rustix::io::Errno;
+
+/// Longest argument list, and the room for its strings.
+const ARGS_MAX: usize = 24;
+const ARGS_BYTES: usize = 1536;
+/// A tool's environment: where its helpers are; lvm not warning about
+/// the init's descriptors it inherits (all close-on-exec).
+const ENV_PATH: &CStr = c"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+const ENV_LVM: &CStr = c"LVM_SUPPRESS_FD_WARNINGS=1";
+
+/// A program's arguments, `argv[0]` (its path) first, NUL-terminated in one
+/// buffer.
+pub struct Argv {
+    buf: [u8; ARGS_BYTES],
+    len: usize,
+    starts: [u16; ARGS_MAX],
+    n: usize,
+    /// An argument did not fit: the list is unusable.
+    overflow: bool,
+}
+
+impl Argv {
+    pub fn new(program: &CStr) -> Argv {
+        let mut a = Argv {
+            buf: [0; ARGS_BYTES],
+            len: 0,
+            starts: [0; ARGS_MAX],
+            n: 0,
+            overflow: false,
+        };
+        a.push(&[program.to_bytes()]);
+        a
+    }
+
+    /// Add one argument, the concatenation of `parts`.
+    pub fn push(&mut self, parts: &[&[u8]]) -> &mut Self {
+        let start = self.len;
+        let Some(slot) = self.starts.get_mut(self.n) else {
+            self.overflow = true;
+            return self;
+        };
+        *slot = start as u16;
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let Some(dst) = self.buf.get_mut(start..start + total + 1) else {
+            self.overflow = true;
+            return self;
+        };
+        let mut at = 0;
+        for p in parts {
+            dst[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        dst[total] = 0;
+        self.len += total + 1;
+        self.n += 1;
+        self
+    }
+
+    /// `argv[0]`.
+    fn program(&self) -> &[u8] {
+        self.arg(0)
+    }
+
+    /// Argument `i`, empty if there is none.
+    fn arg(&self, i: usize) -> &[u8] {
+        let start = self.starts.get(i).filter(|_| i < self.n).map_or(self.len, |&s| s as usize);
+        let rest = self.buf.get(start..self.len).unwrap_or(&[]);
+        rest.split(|&c| c == 0).next().unwrap_or(&[])
+    }
+}
+
+/// The exit status of a child that could not exec its program (said).
+const NOT_RUN: i32 = 127;
+
+/// Run a program with nothing on its input; false when it failed, said
+/// in one line with its exit status unless it could not run at all
+/// (which its child said).
+#[inline(never)]
+pub fn run_said(argv: &Argv) -> bool {
+    let r = run(argv, b"");
+    if !matches!(r, Ok(0) | Ok(127)) {
+        error!(
+            "{} {} failed: exit status {} {}",
+            argv.program(),
+            argv.arg(1),
+            r.unwrap_or(0),
+            r.err()
+        );
+    }
+    r == Ok(0)
+}
+
+/// Whether the image has `program`, executable.
+pub fn has(program: &CStr) -> bool {
+    rustix::fs::access(program, rustix::fs::Access::EXEC_OK).is_ok()
+}
+
+/// Run the program with `input` on its standard input and wait for it:
+/// its exit status (128 + N when signal N ended it).
+pub fn run(argv: &Argv, input: &[u8]) -> Result<u32, Errno> {
+    if argv.overflow {
+        return Err(Errno::TOOBIG);
+    }
+    let program = CStr::from_bytes_until_nul(&argv.buf).map_err(|_| Errno::INVAL)?;
+    let mut ptrs = [core::ptr::null::<u8>(); ARGS_MAX + 1];
+    for (p, &s) in ptrs.iter_mut().zip(argv.starts.get(..argv.n).unwrap_or(&[])) {
+        *p = argv.buf.as_ptr().wrapping_add(s as usize);
+    }
+    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    match sys::fork()? {
+        None => {
+            // Standard input from the pipe (dup2 clears close-on-exec).
+            let _ = sys::dup_to_stdin(read.as_fd());
+            let env = [ENV_PATH.as_ptr().cast(), ENV_LVM.as_ptr().cast(), core::ptr::null()];
+            let e = sys::execve(program, &ptrs, env.as_ptr());
+            error!(
+                "cannot run {}: {} (mkmodboot packs the tools of the layers the root needs)",
+                program,
+                crate::kmsg::E(e)
+            );
+            sys::exit(NOT_RUN)
+        }
+        Some(pid) => {
+            drop(read);
+            // A passphrase is far less than a pipe holds: one write, then
+            // end of input.
+            let _ = rustix::io::write(&write, input);
+            drop(write);
+            let status = loop {
+                match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+                    Err(Errno::INTR) => continue,
+                    other => break other?,
+                }
+            };
+            let status = status.map(|(_, s)| s);
+            let code = status.and_then(|s| {
+                s.exit_status()
+                    .or_else(|| s.terminating_signal().map(|n| 128 + n))
+            });
+            Ok(code.map_or(255, |c| c as u32))
+        }
+    }
+}
