@@ -11,7 +11,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use modboot::blob::{Blob, Stored};
 use modboot::compression::Format;
 use modboot::host::bootable::{self, TreeFacts};
-use modboot::host::conf::{self, Conf, Named};
+use modboot::host::conf;
+use modboot::host::settings::{settings, Given, GivenImage, Settings};
 use modboot::host::emit::{self, BlobSpec, Deflate};
 use modboot::host::modprobe_d::Config;
 use modboot::host::modstore::{self, KernelDecompress, ModuleCompression, Storage};
@@ -294,174 +295,48 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Everything a build uses, from the configuration file and the command line.
-struct Settings {
-    names: Vec<Named>,
-    pack: Vec<Named>,
-    modprobe_d: Vec<PathBuf>,
-    generic: bool,
-    all: bool,
-    /// `None`: the default rule ([`bootable::default_rootfs`]).
-    rootfs: Option<Vec<String>>,
-    release: Option<String>,
-    deflate: Deflate,
-    kernel_decompress: Option<KernelDecompress>,
-    module_compression: ModuleCompression,
-    hostonly: bool,
-    init: Option<PathBuf>,
-    compress: Format,
-    compress_level: Option<i32>,
-    add: Vec<(String, PathBuf)>,
-    firmware_dir: PathBuf,
-    microcode: bool,
-    /// The rescue shell to pack at `/bin/sh`.
-    rescue: Option<PathBuf>,
-}
-
-/// The configuration file(s) a build reads: `--conf FILE`, none with
-/// `--no-conf`, else the installed ones.
-fn load_conf(s: &SelectionArgs) -> Result<Conf, String> {
-    if s.no_conf {
-        return Ok(Conf::default());
-    }
-    if let Some(file) = &s.conf {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let mut c = Conf::default();
-        c.parse(&file.display().to_string(), &text)?;
-        c.files.push(file.clone());
-        return Ok(c);
-    }
-    match paths::sysconfdir() {
-        Some(dir) => Conf::load(dir),
-        None => Ok(Conf::default()),
-    }
-}
-
-fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings, String> {
-    let c = load_conf(s)?;
-    let cli = |name: &String| Named {
-        name: name.clone(),
-        origin: "the command line".into(),
-    };
-    let mut names = Vec::new();
-    for file in &s.list {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        names.extend(
-            select::parse_list(&text)
-                .into_iter()
-                .map(|(line, name)| Named {
-                    name,
-                    origin: format!("{}:{line}", file.display()),
-                }),
-        );
-    }
-    names.extend(s.names.iter().map(cli));
-    let given = !s.list.is_empty() || !s.names.is_empty();
-    let names = if given {
-        names
-    } else {
-        c.modules.unwrap_or_default()
-    };
-    let pack = if s.pack.is_empty() {
-        c.pack.unwrap_or_default()
-    } else {
-        s.pack.iter().map(cli).collect()
-    };
-    let modprobe_d = if s.modprobe_d.is_empty() {
-        c.modprobe_d.unwrap_or_default()
-    } else {
-        s.modprobe_d.clone()
-    };
-    for p in &modprobe_d {
-        if !p.exists() {
-            return Err(format!(
-                "{}: no such modprobe.d directory or file (--config or modprobe_d): \
-                 its options would be lost",
-                p.display()
-            ));
+impl SelectionArgs {
+    /// The plain inputs of [`settings::settings`].
+    fn given(&self) -> Given {
+        Given {
+            names: self.names.clone(),
+            list: self.list.clone(),
+            pack: self.pack.clone(),
+            all: self.all,
+            generic: self.generic,
+            no_generic: self.no_generic,
+            hostonly: self.hostonly,
+            no_hostonly: self.no_hostonly,
+            rootfs: self.rootfs.clone(),
+            modprobe_d: self.modprobe_d.clone(),
+            release: self.release.clone(),
+            deflate: self.deflate.map(|d| match d {
+                DeflateArg::Auto => Deflate::Auto,
+                DeflateArg::Always => Deflate::Always,
+                DeflateArg::Never => Deflate::Never,
+            }),
+            kernel_decompress: self.kernel_decompress,
+            module_compression: self.module_compression,
+            conf: self.conf.clone(),
+            no_conf: self.no_conf,
         }
     }
-    let generic = switch(s.generic, s.no_generic, c.generic);
-    // An image of many modules of which a boot loads few (--generic, --all)
-    // has an uncompressed archive (the kernel's unpacking is a copy) of
-    // modules kept plain while they are few bytes (the init inflates none),
-    // else each compressed (RAM holds compressed modules, and only what is
-    // loaded is decompressed): ModuleCompression::Fit; README.md ("Boot
-    // benchmark", "Generic images") has the figures.
-    let many = generic || s.all;
-    // `--rootfs ''` packs none.
-    let rootfs = if s.rootfs.is_empty() {
-        c.rootfs
-    } else {
-        Some(s.rootfs.iter().filter(|t| !t.is_empty()).cloned().collect())
-    };
-    let hostonly = switch(s.hostonly, s.no_hostonly, c.hostonly);
-    let firmware_dir = image
-        .and_then(|i| i.firmware_dir.clone())
-        .or(c.firmware_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("/lib/firmware"));
-    let microcode = !image.is_some_and(|i| i.no_microcode) && c.microcode.unwrap_or(true);
-    let rescue = match image {
-        Some(i) if i.no_rescue => None,
-        Some(i) => match &i.rescue {
-            Some(w) => rescue::parse(w).map_err(|e| format!("--rescue={w}: {e}"))?,
-            None => c.rescue.clone().flatten(),
-        },
-        None => None,
-    };
-    let (init, compress, compress_level, add) = match image {
-        Some(i) => (
-            i.init.clone(),
-            i.compress
-                .or(c.compress)
-                .unwrap_or(if many { Format::Plain } else { Format::Gzip }),
-            i.compress_level.or(c.compress_level),
-            if i.add.is_empty() {
-                c.add.unwrap_or_default()
-            } else {
-                i.add.clone()
-            },
-        ),
-        None => (None, Format::Gzip, None, Vec::new()),
-    };
-    Ok(Settings {
-        names,
-        pack,
-        modprobe_d,
-        generic,
-        all: s.all,
-        rootfs,
-        release: s.release.clone(),
-        deflate: match s.deflate {
-            None | Some(DeflateArg::Auto) => Deflate::Auto,
-            Some(DeflateArg::Always) => Deflate::Always,
-            Some(DeflateArg::Never) => Deflate::Never,
-        },
-        kernel_decompress: s.kernel_decompress.or(c.kernel_decompress),
-        module_compression: s
-            .module_compression
-            .or(c.module_compression)
-            .unwrap_or(if many {
-                ModuleCompression::Fit
-            } else {
-                ModuleCompression::Auto
-            }),
-        hostonly,
-        init,
-        compress,
-        compress_level,
-        add,
-        firmware_dir,
-        microcode,
-        rescue,
-    })
 }
 
-/// A yes/no setting: `--X` or `--no-X` on the command line (the later of
-/// the two wins, as clap leaves only it set), else the configuration, else
-/// no.
-fn switch(on: bool, off: bool, configured: Option<bool>) -> bool {
-    on || (!off && configured.unwrap_or(false))
+impl ImageOptions {
+    /// The plain inputs of [`settings::settings`] for an image.
+    fn given(&self) -> GivenImage {
+        GivenImage {
+            init: self.init.clone(),
+            compress: self.compress,
+            compress_level: self.compress_level,
+            add: self.add.clone(),
+            firmware_dir: self.firmware_dir.clone(),
+            no_microcode: self.no_microcode,
+            rescue: self.rescue.clone(),
+            no_rescue: self.no_rescue,
+        }
+    }
 }
 
 /// Open a module tree, its release settled by its modules' vermagic.
@@ -683,7 +558,7 @@ fn checked(payload: &[u8]) -> Result<Blob<'_>, String> {
 }
 
 fn cmd_blob(a: &BlobArgs) -> Result<ExitCode, String> {
-    let s = settings(&a.selection, None)?;
+    let s = settings(&a.selection.given(), None)?;
     let dir = a.tree.clone().unwrap_or_else(paths::running_tree);
     let (tree, _) = open_tree(&dir, s.release.as_deref())?;
     let mut sel = selection(&s, &tree)?;
@@ -863,13 +738,13 @@ fn early_microcode(s: &Settings) -> Result<Vec<u8>, String> {
 }
 
 fn cmd_image(a: &ImageArgs) -> Result<ExitCode, String> {
-    let s = settings(&a.selection, Some(&a.image))?;
+    let s = settings(&a.selection.given(), Some(&a.image.given()))?;
     build_image(&s, a.tree.as_deref(), &a.output)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
-    let s = settings(&a.selection, Some(&a.image))?;
+    let s = settings(&a.selection.given(), Some(&a.image.given()))?;
     let versions = if a.kernel == "all" {
         let v = paths::installed_kernels(&a.moddir)?;
         if v.is_empty() {

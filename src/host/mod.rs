@@ -13,8 +13,9 @@
 //! - [`cpio`] and [`image`] write the initramfs; [`codec`] decodes
 //!   compressed modules and writes gzip.
 //!
-//! - [`conf`] reads `modboot.conf` and its drop-ins; [`paths`] knows where
-//!   an installed modboot and a Debian system keep their files;
+//! - [`conf`] reads `modboot.conf` and its drop-ins; [`settings`] merges
+//!   them with the command line into a build's settings; [`paths`] knows
+//!   where an installed modboot and a Debian system keep their files;
 //! - [`elf`] reads ELF headers and `.modinfo`; [`bootable`] checks what an
 //!   image needs to boot (release, init, a root filesystem, compression);
 //! - [`output`] replaces an output file atomically;
@@ -45,4 +46,5 @@ pub mod output;
 pub mod paths;
 pub mod rescue;
 pub mod select;
+pub mod settings;
 pub mod show_depends;
