@@ -8,18 +8,18 @@
 //! wrong), told in one message; 2 a usage error, with the usage.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use modboot::blob::{Blob, Stored};
+use modboot::blob::Stored;
 use modboot::compression::Format;
-use modboot::host::bootable::{self, TreeFacts};
+use modboot::host::bootable;
 use modboot::host::conf;
 use modboot::host::settings::{settings, Given, GivenImage, Settings};
 use modboot::host::emit::{self, BlobSpec, Deflate};
-use modboot::host::modprobe_d::Config;
-use modboot::host::modstore::{self, KernelDecompress, ModuleCompression, Storage};
+use modboot::host::modstore::{KernelDecompress, ModuleCompression};
 use modboot::host::modtree::ModTree;
-use modboot::host::select::{self, Selection};
+use modboot::host::notes::note;
+use modboot::host::select;
 use modboot::host::show_depends::show_depends;
-use modboot::host::{codec, cpio, elf, image, output, paths, rescue};
+use modboot::host::{codec, cpio, elf, image, output, paths, rescue, selection, tree};
 use modboot::resolve::Resolver;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -287,14 +287,6 @@ macro_rules! out {
     }};
 }
 
-fn note(message: &str) {
-    eprintln!("mkmodboot: {message}");
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 impl SelectionArgs {
     /// The plain inputs of [`settings::settings`].
     fn given(&self) -> Given {
@@ -339,230 +331,12 @@ impl ImageOptions {
     }
 }
 
-/// Open a module tree, its release settled by its modules' vermagic.
-fn open_tree(dir: &Path, release: Option<&str>) -> Result<(ModTree, Option<TreeFacts>), String> {
-    if !dir.exists() {
-        return Err(format!(
-            "{}: no such module tree (is that kernel's package installed? --tree DIR names another)",
-            dir.display()
-        ));
-    }
-    if !dir.join("modules.dep").is_file() {
-        return Err(format!(
-            "{}: no modules.dep: run depmod for this tree first (depmod -b ROOT RELEASE)",
-            dir.display()
-        ));
-    }
-    let mut tree = ModTree::open(dir, None)?;
-    let facts = bootable::tree_facts(&tree)?;
-    if let Some(n) = bootable::settle_release(&mut tree, facts.as_ref(), release)? {
-        note(&n);
-    }
-    for (file, why) in [
-        (
-            "modules.alias",
-            "coldplug will find no module for any device",
-        ),
-        (
-            "modules.builtin",
-            "names built into the kernel will be unknown",
-        ),
-    ] {
-        if !dir.join(file).is_file() {
-            note(&format!("warning: {} has no {file}: {why}", dir.display()));
-        }
-    }
-    Ok((tree, facts))
-}
-
-fn load_config(paths: &[PathBuf], tree: &ModTree) -> Result<Config, String> {
-    let config = Config::load(paths, Some(&tree.dir.join("modules.softdep")))?;
-    for w in &config.warnings {
-        note(w);
-    }
-    Ok(config)
-}
-
-/// The modules to pack and load, checked: every name known, some root
-/// filesystem mountable.
-fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
-    let config = load_config(&s.modprobe_d, tree)?;
-    let names: Vec<String> = s.names.iter().map(|n| n.name.clone()).collect();
-    let mut pack: Vec<String> = s.pack.iter().map(|n| n.name.clone()).collect();
-    if s.generic {
-        pack.extend(select::generic_names(tree));
-    }
-    if s.hostonly {
-        pack.extend(hostonly(tree, &config)?);
-    }
-    let (rootfs, rootfs_default) = match &s.rootfs {
-        Some(r) => (r.clone(), false),
-        None if s.generic || s.all || s.hostonly => (Vec::new(), false),
-        None => {
-            let read = |p| std::fs::read_to_string(p).unwrap_or_default();
-            (
-                bootable::default_rootfs(&read("/proc/self/mounts"), &read("/proc/filesystems")),
-                true,
-            )
-        }
-    };
-    let rootfs_names: Vec<String> = rootfs
-        .iter()
-        .flat_map(|t| bootable::rootfs_names(t))
-        .collect();
-    pack.extend(rootfs_names.iter().cloned());
-    let mut sel = select::select(tree, &config, &names, &pack, s.all)?;
-    // A default root filesystem the tree does not have is no error.
-    let skipped: Vec<String> = sel
-        .unknown
-        .iter()
-        .filter(|u| rootfs_default && rootfs_names.contains(u))
-        .cloned()
-        .collect();
-    sel.unknown.retain(|u| !skipped.contains(u));
-    if !sel.unknown.is_empty() {
-        let origin = |u: &str| {
-            s.names
-                .iter()
-                .chain(&s.pack)
-                .find(|n| n.name == u)
-                .map(|n| n.origin.clone())
-                .or_else(|| {
-                    rootfs_names
-                        .contains(&u.to_string())
-                        .then(|| "--rootfs or rootfs".into())
-                })
-                .unwrap_or_else(|| "the generic set".into())
-        };
-        let lines: Vec<String> = sel
-            .unknown
-            .iter()
-            .map(|u| format!("\n  {u} ({})", origin(u)))
-            .collect();
-        return Err(format!(
-            "{} name{} match{} no module, alias or built-in in {} (kernel {}):{}",
-            sel.unknown.len(),
-            if sel.unknown.len() == 1 { "" } else { "s" },
-            if sel.unknown.len() == 1 { "es" } else { "" },
-            tree.dir.display(),
-            tree.release,
-            lines.concat()
-        ));
-    }
-    // Built-ins named by the user (not by a rule) are worth a word.
-    let named = |b: &String| s.names.iter().chain(&s.pack).any(|n| &n.name == b);
-    for b in sel.builtin.iter().filter(|b| named(b)) {
-        note(&format!(
-            "{b} is built into kernel {}; nothing to load",
-            tree.release
-        ));
-    }
-    for (name, cmd) in config.unrunnable_installs() {
-        note(&format!(
-            "install command for {name} ({cmd}) cannot run in an initramfs; \
-             modboot loads the module itself instead"
-        ));
-    }
-    // What the image can mount, as the init will find it.
-    let bytes = emit::emit_with(&sel.spec, Deflate::Never)?;
-    let payload = payload_of(&bytes)?;
-    let mountable = bootable::mountable(&Resolver::new(checked(&payload)?, b""));
-    if mountable.is_empty() {
-        return Err(format!(
-            "this image could mount no root: no block filesystem is built into kernel {} or packed \
-             (name one with --rootfs, e.g. --rootfs ext4, or pack its module)",
-            tree.release
-        ));
-    }
-    let mut about = format!("root filesystems it can mount: {}", mountable.join(" "));
-    if !skipped.is_empty() {
-        about += &format!(
-            " (not in this tree: {})",
-            skipped.join(" ").replace("fs-", "")
-        );
-    }
-    note(&about);
-    Ok(sel)
-}
-
-/// What this machine's root needs (`host::hostonly`), resolved against
-/// `tree`, told one line a module; the names to pack.
-fn hostonly(tree: &ModTree, config: &Config) -> Result<Vec<String>, String> {
-    use modboot::host::hostonly::{self, RootDevice};
-    let mountinfo = "/proc/self/mountinfo";
-    let text = std::fs::read_to_string(mountinfo).map_err(|e| format!("{mountinfo}: {e}"))?;
-    let root = hostonly::root_mount(&text).ok_or_else(|| format!("{mountinfo}: no mount on /"))?;
-    let device = hostonly::root_device(Path::new("/sys"), &root)?;
-    let spec = select::full_spec(tree, config, &[]);
-    let bytes = emit::emit_with(&spec, Deflate::Never)?;
-    let payload = payload_of(&bytes)?;
-    let picked = hostonly::pick(&Resolver::new(checked(&payload)?, b""), &root, &device);
-    match &device {
-        RootDevice::Block { disk, .. } => note(&format!(
-            "host-only: the root is {} ({}) on disk {disk}",
-            root.source, root.fstype
-        )),
-        RootDevice::None => note(&format!(
-            "host-only: the root ({} on {}) is on no block device: no storage driver to pick",
-            root.fstype, root.source
-        )),
-    }
-    for line in &picked.report {
-        note(&format!("host-only: {line}"));
-    }
-    if picked.unmatched > 0 {
-        note(&format!(
-            "host-only: {} device{} on the root's path match{} no module (bridges and the like need none)",
-            picked.unmatched,
-            if picked.unmatched == 1 { "" } else { "s" },
-            if picked.unmatched == 1 { "es" } else { "" }
-        ));
-    }
-    for w in &picked.warnings {
-        note(&format!("warning: host-only: {w}"));
-    }
-    Ok(picked.names)
-}
-
-/// Decide how each module is stored and set the spec's paths to the stored
-/// paths (see `modstore`), before the blob is written.
-fn store(s: &Settings, tree: &ModTree, spec: &mut BlobSpec) -> Result<(), String> {
-    let (kernel, source) = match s.kernel_decompress {
-        Some(k) => (k, "--kernel-decompress".to_string()),
-        None => match KernelDecompress::from_tree(&tree.dir, &tree.release)? {
-            (k, Some(config)) => (k, config.display().to_string()),
-            (k, None) => (k, "no kernel config found".to_string()),
-        },
-    };
-    let storage = Storage {
-        kernel,
-        compression: s.module_compression,
-    };
-    let plan = modstore::plan(spec, &tree.dir, storage)?;
-    for line in plan.describe() {
-        note(&format!(
-            "{line} (kernel decompresses {}: {source})",
-            kernel.name()
-        ));
-    }
-    Ok(())
-}
-
-/// The payload of a stored blob (inflated if need be), ready for `Blob::new_checked`.
-fn payload_of(stored: &[u8]) -> Result<Vec<u8>, String> {
-    emit::payload(stored).map_err(|e| format!("bad blob: {}", e.describe()))
-}
-
-fn checked(payload: &[u8]) -> Result<Blob<'_>, String> {
-    Blob::new_checked(payload).map_err(|e| format!("bad blob: {}", e.describe()))
-}
-
 fn cmd_blob(a: &BlobArgs) -> Result<ExitCode, String> {
     let s = settings(&a.selection.given(), None)?;
     let dir = a.tree.clone().unwrap_or_else(paths::running_tree);
-    let (tree, _) = open_tree(&dir, s.release.as_deref())?;
-    let mut sel = selection(&s, &tree)?;
-    store(&s, &tree, &mut sel.spec)?;
+    let (tree, _) = tree::open(&dir, s.release.as_deref())?;
+    let mut sel = selection::choose(&s, &tree)?;
+    selection::store(&s, &tree, &mut sel.spec)?;
     output::replace(&a.output, &emit::emit_with(&sel.spec, s.deflate)?)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -573,7 +347,7 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
     let init_given = s
         .init
         .as_ref()
-        .map(|p| read(p).map(|b| (p.clone(), b)))
+        .map(|p| output::read(p).map(|b| (p.clone(), b)))
         .transpose()?;
     let embedded = init_given
         .as_ref()
@@ -587,8 +361,8 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
                     s.init.as_ref().unwrap().display()
                 ));
             }
-            let payload = payload_of(&embedded)?;
-            let blob = checked(&payload)?;
+            let payload = emit::payload_of(&embedded)?;
+            let blob = emit::checked(&payload)?;
             if bootable::mountable(&Resolver::new(blob, b"")).is_empty() {
                 return Err(format!(
                     "the blob embedded in {} can mount no root: no block filesystem is built into \
@@ -601,16 +375,16 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
             let dir = dir
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
-            let (tree, facts) = open_tree(&dir, Some(&spec.release))?;
+            let (tree, facts) = tree::open(&dir, Some(&spec.release))?;
             (tree, facts, spec, None)
         }
         None => {
             let dir = dir
                 .map(Path::to_path_buf)
                 .unwrap_or_else(paths::running_tree);
-            let (tree, facts) = open_tree(&dir, s.release.as_deref())?;
-            let mut sel = selection(s, &tree)?;
-            store(s, &tree, &mut sel.spec)?;
+            let (tree, facts) = tree::open(&dir, s.release.as_deref())?;
+            let mut sel = selection::choose(s, &tree)?;
+            selection::store(s, &tree, &mut sel.spec)?;
             let bytes = emit::emit_with(&sel.spec, s.deflate)?;
             (tree, facts, sel.spec, Some(bytes))
         }
@@ -621,7 +395,7 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
         None => {
             let m = machine.ok_or("--init FILE is required for a tree without modules")?;
             let p = paths::installed_init(&elf::machine_name(m))?;
-            let bytes = read(&p)?;
+            let bytes = output::read(&p)?;
             (p, bytes)
         }
     };
@@ -631,11 +405,11 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
     for (path, source) in &s.add {
         let meta = std::fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
         use std::os::unix::fs::PermissionsExt;
-        archive.add_file(path, meta.permissions().mode() & 0o7777, read(source)?)?;
+        archive.add_file(path, meta.permissions().mode() & 0o7777, output::read(source)?)?;
     }
     add_firmware(s, &tree, &spec, &mut archive)?;
     if let Some(shell) = &s.rescue {
-        let bytes = read(shell)?;
+        let bytes = output::read(shell)?;
         rescue::check(&bytes, shell, machine)?;
         archive.add_file(rescue::SHELL_PATH, 0o755, bytes)?;
     }
@@ -783,10 +557,10 @@ fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
 /// if a name is not found, as modprobe does.
 fn cmd_show_depends(a: &ShowDependsArgs) -> Result<ExitCode, String> {
     let (bytes, default_dir) = match (&a.blob, &a.tree) {
-        (Some(b), _) => (read(b)?, None),
+        (Some(b), _) => (output::read(b)?, None),
         (None, Some(dir)) => {
-            let (tree, _) = open_tree(dir, None)?;
-            let config = load_config(&a.modprobe_d, &tree)?;
+            let (tree, _) = tree::open(dir, None)?;
+            let config = tree::load_config(&a.modprobe_d, &tree)?;
             let spec = select::full_spec(&tree, &config, &[]);
             (emit::emit(&spec)?, Some(tree.dir.display().to_string()))
         }
@@ -800,8 +574,8 @@ fn cmd_show_depends(a: &ShowDependsArgs) -> Result<ExitCode, String> {
             ));
         }
     }
-    let payload = payload_of(&bytes)?;
-    let blob = checked(&payload)?;
+    let payload = emit::payload_of(&bytes)?;
+    let blob = emit::checked(&payload)?;
     let dir = a
         .dirname
         .clone()
@@ -825,8 +599,8 @@ fn cmd_show_depends(a: &ShowDependsArgs) -> Result<ExitCode, String> {
 }
 
 fn print_blob(stored: &[u8]) -> Result<BlobSpec, String> {
-    let payload = payload_of(stored)?;
-    let spec = emit::decode(&checked(&payload)?);
+    let payload = emit::payload_of(stored)?;
+    let spec = emit::decode(&emit::checked(&payload)?);
     let stored_len = Stored::new_checked(stored).map_or(0, |s| s.stored_len());
     out!("stored {stored_len} bytes, payload {} bytes", payload.len());
     out!("release {}", spec.release);
@@ -852,7 +626,7 @@ fn print_blob(stored: &[u8]) -> Result<BlobSpec, String> {
 /// An image as `lsinitrd` shows one: its compression and files, its init,
 /// its blob, and what the boot list resolves to.
 fn inspect_image(path: &Path) -> Result<ExitCode, String> {
-    let bytes = read(path)?;
+    let bytes = output::read(path)?;
     let (members, forms) = cpio::read_image(&bytes, &codec::decompress)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     // "gzip", or "uncompressed + zstd" for an early archive before the main one.
@@ -887,8 +661,8 @@ fn inspect_image(path: &Path) -> Result<ExitCode, String> {
         (None, None) => (None, ""),
     };
     if let Some(stored) = stored {
-        let payload = payload_of(stored)?;
-        let blob = checked(&payload)?;
+        let payload = emit::payload_of(stored)?;
+        let blob = emit::checked(&payload)?;
         let spec = emit::decode(&blob);
         out!(
             "blob: {place}, kernel {}, {} modules",
@@ -937,8 +711,8 @@ fn cmd_inspect(a: &InspectArgs) -> Result<ExitCode, String> {
         return inspect_image(image);
     }
     let (bytes, embedded) = match (&a.blob, &a.init) {
-        (Some(b), _) => (read(b)?, false),
-        (None, Some(i)) => (read(i)?, true),
+        (Some(b), _) => (output::read(b)?, false),
+        (None, Some(i)) => (output::read(i)?, true),
         _ => unreachable!("clap requires one"),
     };
     let stored = if embedded {
@@ -952,7 +726,7 @@ fn cmd_inspect(a: &InspectArgs) -> Result<ExitCode, String> {
 
 fn cmd_chart(a: &ChartArgs) -> Result<ExitCode, String> {
     use modboot::host::chart;
-    let bytes = read(&a.log)?;
+    let bytes = output::read(&a.log)?;
     let text = String::from_utf8_lossy(&bytes);
     let boot = chart::parse(&text)
         .ok_or_else(|| format!("{}: no modboot line in this log", a.log.display()))?;

@@ -10,6 +10,9 @@
 //!   --show-depends` prints it;
 //! - [`modstore`] decides how each module is stored in the image (as the
 //!   tree has it, or decompressed) before the blob is written;
+//! - [`tree`] opens the tree a command reads (release settled, indexes
+//!   checked) and its `modprobe.d`; [`selection`] chooses and checks a
+//!   build's modules from its settings and stores them;
 //! - [`cpio`] and [`image`] write the initramfs; [`codec`] decodes
 //!   compressed modules and writes gzip.
 //!
@@ -18,7 +21,8 @@
 //!   where an installed modboot and a Debian system keep their files;
 //! - [`elf`] reads ELF headers and `.modinfo`; [`bootable`] checks what an
 //!   image needs to boot (release, init, a root filesystem, compression);
-//! - [`output`] replaces an output file atomically;
+//! - [`output`] replaces an output file atomically and reads inputs;
+//!   [`notes`] tells on standard error what a command does;
 //! - [`hostonly`] picks what the running machine's root needs from its
 //!   `/sys`; [`firmware`] finds the firmware packed modules ask for;
 //!   [`microcode`] makes the early CPU microcode archive; [`rescue`]
@@ -42,9 +46,12 @@ pub mod microcode;
 pub mod modprobe_d;
 pub mod modstore;
 pub mod modtree;
+pub mod notes;
 pub mod output;
 pub mod paths;
 pub mod rescue;
 pub mod select;
+pub mod selection;
 pub mod settings;
 pub mod show_depends;
+pub mod tree;
