@@ -12,14 +12,15 @@ use modboot::blob::Stored;
 use modboot::compression::Format;
 use modboot::host::bootable;
 use modboot::host::conf;
-use modboot::host::settings::{settings, Given, GivenImage, Settings};
 use modboot::host::emit::{self, BlobSpec, Deflate};
 use modboot::host::modstore::{KernelDecompress, ModuleCompression};
-use modboot::host::modtree::ModTree;
 use modboot::host::notes::note;
 use modboot::host::select;
+use modboot::host::settings::{Given, GivenImage, Settings, settings};
 use modboot::host::show_depends::show_depends;
-use modboot::host::{codec, cpio, elf, image, output, paths, rescue, selection, tree};
+use modboot::host::{
+    codec, cpio, elf, firmware, image, microcode, output, paths, rescue, selection, tree,
+};
 use modboot::resolve::Resolver;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -405,16 +406,20 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
     for (path, source) in &s.add {
         let meta = std::fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
         use std::os::unix::fs::PermissionsExt;
-        archive.add_file(path, meta.permissions().mode() & 0o7777, output::read(source)?)?;
+        archive.add_file(
+            path,
+            meta.permissions().mode() & 0o7777,
+            output::read(source)?,
+        )?;
     }
-    add_firmware(s, &tree, &spec, &mut archive)?;
+    firmware::add(&s.firmware_dir, &tree, &spec, &mut archive)?;
     if let Some(shell) = &s.rescue {
         let bytes = output::read(shell)?;
         rescue::check(&bytes, shell, machine)?;
         archive.add_file(rescue::SHELL_PATH, 0o755, bytes)?;
     }
     let mut bytes = match (s.microcode, machine) {
-        (true, Some(62)) => early_microcode(s)?,
+        (true, Some(62)) => microcode::early(&s.firmware_dir, s.hostonly)?,
         _ => Vec::new(),
     };
     bytes.extend(codec::compress(
@@ -438,77 +443,6 @@ fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), Strin
         bytes.len()
     ));
     Ok(())
-}
-
-/// The firmware files the packed modules name (`host::firmware`); a
-/// missing one is a warning naming module and file.
-fn add_firmware(
-    s: &Settings,
-    tree: &ModTree,
-    spec: &BlobSpec,
-    archive: &mut cpio::Archive,
-) -> Result<(), String> {
-    use modboot::host::firmware;
-    let reads = firmware::kernel_reads(&tree.dir, &tree.release);
-    let (mut packed, mut missing) = (0, Vec::new());
-    let (wanted, warnings) = firmware::wanted(&tree.dir, spec)?;
-    for w in &warnings {
-        note(&format!("warning: {w}"));
-    }
-    for w in wanted {
-        match firmware::locate(&s.firmware_dir, &tree.release, &w.name) {
-            Some(found) => {
-                let (path, data) = firmware::packed(&found, &w.name, &reads)?;
-                archive.add_file(&path, 0o644, data)?;
-                packed += 1;
-            }
-            None => missing.push(w),
-        }
-    }
-    for w in &missing {
-        note(&format!(
-            "warning: possibly missing firmware {} for module {} (not in {})",
-            w.name,
-            w.module,
-            s.firmware_dir.display()
-        ));
-    }
-    if packed > 0 {
-        note(&format!(
-            "{packed} firmware files from {}",
-            s.firmware_dir.display()
-        ));
-    }
-    Ok(())
-}
-
-/// The uncompressed early archive of CPU microcode (`host::microcode`), or
-/// nothing, told either way.
-fn early_microcode(s: &Settings) -> Result<Vec<u8>, String> {
-    use modboot::host::microcode;
-    let cpu = if s.hostonly {
-        let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        Some(microcode::cpu(&text).ok_or("/proc/cpuinfo: no vendor, family, model and stepping")?)
-    } else {
-        None
-    };
-    let files = microcode::early_files(&s.firmware_dir, cpu.as_ref())?;
-    if files.is_empty() {
-        note(&format!(
-            "no CPU microcode{} in {}/intel-ucode or amd-ucode (Debian's intel-microcode and \
-             amd64-microcode packages install it; --no-microcode to say you know)",
-            cpu.as_ref().map_or(String::new(), |c| format!(
-                " for this {} CPU (family {:#x}, model {:#x}, stepping {:#x})",
-                c.vendor, c.family, c.model, c.stepping
-            )),
-            s.firmware_dir.display()
-        ));
-        return Ok(Vec::new());
-    }
-    for (path, data) in &files {
-        note(&format!("early microcode: {path}, {} bytes", data.len()));
-    }
-    microcode::early_archive(&files)
 }
 
 fn cmd_image(a: &ImageArgs) -> Result<ExitCode, String> {

@@ -24,8 +24,8 @@
 //! - [`output`] replaces an output file atomically and reads inputs;
 //!   [`notes`] tells on standard error what a command does;
 //! - [`hostonly`] picks what the running machine's root needs from its
-//!   `/sys`; [`firmware`] finds the firmware packed modules ask for;
-//!   [`microcode`] makes the early CPU microcode archive; [`rescue`]
+//!   `/sys`; [`firmware`] finds and packs the firmware packed modules ask
+//!   for; [`microcode`] makes the early CPU microcode archive; [`rescue`]
 //!   checks the rescue shell an image can carry;
 //! - [`chart`] draws a boot's log as an SVG timeline.
 //!
