@@ -10,17 +10,14 @@
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use modboot::blob::Stored;
 use modboot::compression::Format;
-use modboot::host::bootable;
 use modboot::host::conf;
 use modboot::host::emit::{self, BlobSpec, Deflate};
 use modboot::host::modstore::{KernelDecompress, ModuleCompression};
 use modboot::host::notes::note;
 use modboot::host::select;
-use modboot::host::settings::{Given, GivenImage, Settings, settings};
+use modboot::host::settings::{Given, GivenImage, settings};
 use modboot::host::show_depends::show_depends;
-use modboot::host::{
-    codec, cpio, elf, firmware, image, microcode, output, paths, rescue, selection, tree,
-};
+use modboot::host::{assemble, codec, cpio, elf, image, output, tree, update};
 use modboot::resolve::Resolver;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -334,156 +331,19 @@ impl ImageOptions {
 
 fn cmd_blob(a: &BlobArgs) -> Result<ExitCode, String> {
     let s = settings(&a.selection.given(), None)?;
-    let dir = a.tree.clone().unwrap_or_else(paths::running_tree);
-    let (tree, _) = tree::open(&dir, s.release.as_deref())?;
-    let mut sel = selection::choose(&s, &tree)?;
-    selection::store(&s, &tree, &mut sel.spec)?;
-    output::replace(&a.output, &emit::emit_with(&sel.spec, s.deflate)?)?;
+    assemble::blob(&s, a.tree.as_deref(), &a.output)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Build the image of the tree in `dir` (or of an init with an embedded
-/// blob) and write it to `out`.
-fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String> {
-    let init_given = s
-        .init
-        .as_ref()
-        .map(|p| output::read(p).map(|b| (p.clone(), b)))
-        .transpose()?;
-    let embedded = init_given
-        .as_ref()
-        .and_then(|(_, bytes)| emit::find_embedded(bytes).map(<[u8]>::to_vec));
-    let (tree, facts, spec, blob_file) = match embedded {
-        Some(embedded) => {
-            if !s.names.is_empty() || !s.pack.is_empty() || s.all || s.generic || s.rootfs.is_some()
-            {
-                return Err(format!(
-                    "{} embeds a blob already; its modules are packed, name none here",
-                    s.init.as_ref().unwrap().display()
-                ));
-            }
-            let payload = emit::payload_of(&embedded)?;
-            let blob = emit::checked(&payload)?;
-            if bootable::mountable(&Resolver::new(blob, b"")).is_empty() {
-                return Err(format!(
-                    "the blob embedded in {} can mount no root: no block filesystem is built into \
-                     kernel {} or packed (embed one: MODBOOT_PACK=fs-ext4, or mkimage --embed --rootfs)",
-                    s.init.as_ref().unwrap().display(),
-                    blob.release()
-                ));
-            }
-            let spec = emit::decode(&blob);
-            let dir = dir
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
-            let (tree, facts) = tree::open(&dir, Some(&spec.release))?;
-            (tree, facts, spec, None)
-        }
-        None => {
-            let dir = dir
-                .map(Path::to_path_buf)
-                .unwrap_or_else(paths::running_tree);
-            let (tree, facts) = tree::open(&dir, s.release.as_deref())?;
-            let mut sel = selection::choose(s, &tree)?;
-            selection::store(s, &tree, &mut sel.spec)?;
-            let bytes = emit::emit_with(&sel.spec, s.deflate)?;
-            (tree, facts, sel.spec, Some(bytes))
-        }
-    };
-    let machine = facts.as_ref().map(|f| f.machine);
-    let (init_path, init) = match init_given {
-        Some(i) => i,
-        None => {
-            let m = machine.ok_or("--init FILE is required for a tree without modules")?;
-            let p = paths::installed_init(&elf::machine_name(m))?;
-            let bytes = output::read(&p)?;
-            (p, bytes)
-        }
-    };
-    bootable::check_init(&init, &init_path, machine)?;
-    bootable::check_compression(&tree, s.compress)?;
-    let mut archive = image::build(&init, &spec, blob_file.as_deref(), &tree.dir)?;
-    for (path, source) in &s.add {
-        let meta = std::fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
-        use std::os::unix::fs::PermissionsExt;
-        archive.add_file(
-            path,
-            meta.permissions().mode() & 0o7777,
-            output::read(source)?,
-        )?;
-    }
-    firmware::add(&s.firmware_dir, &tree, &spec, &mut archive)?;
-    if let Some(shell) = &s.rescue {
-        let bytes = output::read(shell)?;
-        rescue::check(&bytes, shell, machine)?;
-        archive.add_file(rescue::SHELL_PATH, 0o755, bytes)?;
-    }
-    let mut bytes = match (s.microcode, machine) {
-        (true, Some(62)) => microcode::early(&s.firmware_dir, s.hostonly)?,
-        _ => Vec::new(),
-    };
-    bytes.extend(codec::compress(
-        s.compress,
-        s.compress_level,
-        &archive.to_newc(),
-    )?);
-    output::replace(out, &bytes)?;
-    note(&format!(
-        "{}: {} modules for {}, blob {}, init for {}, {} image of {} bytes",
-        out.display(),
-        spec.modules.len(),
-        spec.release,
-        if blob_file.is_some() {
-            "in /etc/modboot.blob"
-        } else {
-            "embedded in /init"
-        },
-        machine.map_or_else(|| "?".into(), elf::machine_name),
-        s.compress.kernel_name().unwrap_or("uncompressed"),
-        bytes.len()
-    ));
-    Ok(())
 }
 
 fn cmd_image(a: &ImageArgs) -> Result<ExitCode, String> {
     let s = settings(&a.selection.given(), Some(&a.image.given()))?;
-    build_image(&s, a.tree.as_deref(), &a.output)?;
+    assemble::image(&s, a.tree.as_deref(), &a.output)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
     let s = settings(&a.selection.given(), Some(&a.image.given()))?;
-    let versions = if a.kernel == "all" {
-        let v = paths::installed_kernels(&a.moddir)?;
-        if v.is_empty() {
-            note(&format!(
-                "no kernel with a modules.dep in {}: nothing to do",
-                a.moddir.display()
-            ));
-        }
-        v
-    } else {
-        vec![a.kernel.clone()]
-    };
-    let mut failed = 0;
-    for v in &versions {
-        let out = paths::initrd(&a.bootdir, v);
-        let built = build_image(&s, Some(&a.moddir.join(v)), &out);
-        match built {
-            // One kernel: its error is the one message.
-            Err(e) if versions.len() == 1 => {
-                return Err(format!("{}: not written: {e}", out.display()));
-            }
-            Err(e) => {
-                note(&format!("{}: not written: {e}", out.display()));
-                failed += 1;
-            }
-            Ok(()) => {}
-        }
-    }
-    if failed > 0 {
-        return Err(format!("{failed} of {} images not written", versions.len()));
-    }
+    update::update(&s, &a.kernel, &a.moddir, &a.bootdir)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,10 @@
 //!   checked) and its `modprobe.d`; [`selection`] chooses and checks a
 //!   build's modules from its settings and stores them;
 //! - [`cpio`] and [`image`] write the initramfs; [`codec`] decodes
-//!   compressed modules and writes gzip.
+//!   compressed modules and writes gzip;
+//! - [`assemble`] is the recipe from a build's settings to an image's (or
+//!   a blob's) bytes in its file, each step one of these modules'
+//!   functions; [`update`] runs it for installed kernels.
 //!
 //! - [`conf`] reads `modboot.conf` and its drop-ins; [`settings`] merges
 //!   them with the command line into a build's settings; [`paths`] knows
@@ -32,6 +35,7 @@
 //! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
 //! `codec`: their decoders are no build dependencies).
 
+pub mod assemble;
 pub mod bootable;
 pub mod chart;
 pub mod codec;
@@ -55,3 +59,4 @@ pub mod selection;
 pub mod settings;
 pub mod show_depends;
 pub mod tree;
+pub mod update;
