@@ -1,25 +1,22 @@
-//! mkmodboot: the host-side tool. Parses the command line (and the
-//! configuration file, `host::conf`) and dispatches to `modboot::host`:
-//! the blob and initramfs image of a kernel's module tree, the images of
-//! installed kernels (`update`), what the init would load
-//! (`show-depends`), and what an image holds (`inspect`).
+//! mkmodboot: the host-side tool's command line. Parses it (clap), turns
+//! its arguments into `modboot::host`'s plain inputs (`host::settings`
+//! merges them with the configuration file) and dispatches: the blob and
+//! initramfs image of a kernel's module tree (`host::assemble`), the images
+//! of installed kernels (`host::update`), what the init would load
+//! (`host::show_depends`), what an image holds (`host::inspect`), a boot's
+//! chart (`host::chart`).
 //!
 //! Exit status: 0 success; 1 a data error (a file, tree or name that is
 //! wrong), told in one message; 2 a usage error, with the usage.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use modboot::blob::Stored;
 use modboot::compression::Format;
 use modboot::host::conf;
-use modboot::host::emit::{self, BlobSpec, Deflate};
+use modboot::host::emit::Deflate;
 use modboot::host::modstore::{KernelDecompress, ModuleCompression};
-use modboot::host::notes::note;
-use modboot::host::select;
 use modboot::host::settings::{Given, GivenImage, settings};
-use modboot::host::show_depends::show_depends;
-use modboot::host::{assemble, codec, cpio, elf, image, output, tree, update};
-use modboot::resolve::Resolver;
-use std::path::{Path, PathBuf};
+use modboot::host::{assemble, chart, inspect, show_depends, update};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -276,17 +273,8 @@ struct ChartArgs {
     title: Option<String>,
 }
 
-/// Print to standard output; a reader that went away (`| head`) is not an
-/// error worth a panic.
-macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
-    }};
-}
-
 impl SelectionArgs {
-    /// The plain inputs of [`settings::settings`].
+    /// The plain inputs of [`settings()`].
     fn given(&self) -> Given {
         Given {
             names: self.names.clone(),
@@ -314,7 +302,7 @@ impl SelectionArgs {
 }
 
 impl ImageOptions {
-    /// The plain inputs of [`settings::settings`] for an image.
+    /// The plain inputs of [`settings()`] for an image.
     fn given(&self) -> GivenImage {
         GivenImage {
             init: self.init.clone(),
@@ -329,217 +317,56 @@ impl ImageOptions {
     }
 }
 
-fn cmd_blob(a: &BlobArgs) -> Result<ExitCode, String> {
+// Each command: `Ok(true)` done; `Ok(false)` done, with what it found
+// wrong told (exit 1); `Err` the one message.
+
+fn cmd_blob(a: &BlobArgs) -> Result<bool, String> {
     let s = settings(&a.selection.given(), None)?;
-    assemble::blob(&s, a.tree.as_deref(), &a.output)?;
-    Ok(ExitCode::SUCCESS)
+    assemble::blob(&s, a.tree.as_deref(), &a.output).map(|()| true)
 }
 
-fn cmd_image(a: &ImageArgs) -> Result<ExitCode, String> {
+fn cmd_image(a: &ImageArgs) -> Result<bool, String> {
     let s = settings(&a.selection.given(), Some(&a.image.given()))?;
-    assemble::image(&s, a.tree.as_deref(), &a.output)?;
-    Ok(ExitCode::SUCCESS)
+    assemble::image(&s, a.tree.as_deref(), &a.output).map(|()| true)
 }
 
-fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
+fn cmd_update(a: &UpdateArgs) -> Result<bool, String> {
     let s = settings(&a.selection.given(), Some(&a.image.given()))?;
-    update::update(&s, &a.kernel, &a.moddir, &a.bootdir)?;
-    Ok(ExitCode::SUCCESS)
+    update::update(&s, &a.kernel, &a.moddir, &a.bootdir).map(|()| true)
 }
 
 /// Print what the init would do, in `modprobe --show-depends` format. Exit 1
 /// if a name is not found, as modprobe does.
-fn cmd_show_depends(a: &ShowDependsArgs) -> Result<ExitCode, String> {
-    let (bytes, default_dir) = match (&a.blob, &a.tree) {
-        (Some(b), _) => (output::read(b)?, None),
-        (None, Some(dir)) => {
-            let (tree, _) = tree::open(dir, None)?;
-            let config = tree::load_config(&a.modprobe_d, &tree)?;
-            let spec = select::full_spec(&tree, &config, &[]);
-            (emit::emit(&spec)?, Some(tree.dir.display().to_string()))
-        }
+fn cmd_show_depends(a: &ShowDependsArgs) -> Result<bool, String> {
+    let source = match (&a.blob, &a.tree) {
+        (Some(b), _) => show_depends::Source::Blob(b),
+        (None, Some(dir)) => show_depends::Source::Tree(dir, &a.modprobe_d),
         (None, None) => unreachable!("clap requires one"),
     };
-    for p in &a.modprobe_d {
-        if !p.exists() {
-            return Err(format!(
-                "{}: no such modprobe.d directory or file",
-                p.display()
-            ));
-        }
-    }
-    let payload = emit::payload_of(&bytes)?;
-    let blob = emit::checked(&payload)?;
-    let dir = a
-        .dirname
-        .clone()
-        .or(default_dir)
-        .unwrap_or_else(|| format!("/lib/modules/{}", blob.release()));
-    let resolver = Resolver::new(blob, a.cmdline.as_bytes());
-    let mut code = ExitCode::SUCCESS;
-    for name in &a.names {
-        match show_depends(&resolver, name, &dir) {
-            Ok(lines) => {
-                use std::io::Write;
-                let _ = std::io::stdout().lock().write_all(lines.as_bytes());
-            }
-            Err(message) => {
-                eprintln!("{message}");
-                code = ExitCode::from(1);
-            }
-        }
-    }
-    Ok(code)
+    show_depends::command(
+        source,
+        &a.cmdline,
+        a.dirname.as_deref(),
+        &a.names,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    )
 }
 
-fn print_blob(stored: &[u8]) -> Result<BlobSpec, String> {
-    let payload = emit::payload_of(stored)?;
-    let spec = emit::decode(&emit::checked(&payload)?);
-    let stored_len = Stored::new_checked(stored).map_or(0, |s| s.stored_len());
-    out!("stored {stored_len} bytes, payload {} bytes", payload.len());
-    out!("release {}", spec.release);
-    out!("modules {}", spec.modules.len());
-    out!("load {}", spec.load.join(" "));
-    out!(
-        "aliases {} (config {}), builtin {} (aliases {}), options {}, commands {}, softdeps {}, blacklist {}",
-        spec.aliases.len(),
-        spec.config_aliases.len(),
-        spec.builtin.len(),
-        spec.builtin_aliases.len(),
-        spec.options.len(),
-        spec.commands.len(),
-        spec.softdeps.len(),
-        spec.blacklist.len()
-    );
-    for m in &spec.modules {
-        out!("module {} {} deps=[{}]", m.name, m.path, m.deps.join(" "));
-    }
-    Ok(spec)
-}
-
-/// An image as `lsinitrd` shows one: its compression and files, its init,
-/// its blob, and what the boot list resolves to.
-fn inspect_image(path: &Path) -> Result<ExitCode, String> {
-    let bytes = output::read(path)?;
-    let (members, forms) = cpio::read_image(&bytes, &codec::decompress)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    // "gzip", or "uncompressed + zstd" for an early archive before the main one.
-    let format = forms
-        .iter()
-        .map(|f| f.kernel_name().unwrap_or("uncompressed"))
-        .collect::<Vec<_>>()
-        .join(" + ");
-    out!(
-        "image {}: {} bytes, {format}, {} entries",
-        path.display(),
-        bytes.len(),
-        members.len()
-    );
-    let find = |p: &str| members.iter().find(|m| m.path == p);
-    let mut code = ExitCode::SUCCESS;
-    match find("init") {
-        Some(init) => {
-            let what =
-                elf::Header::parse(&init.data).map_or_else(|e| e.to_string(), |h| h.describe());
-            out!("init: {what}, {} bytes", init.data.len());
-        }
-        None => {
-            out!("init: missing: the kernel will not run this image's init");
-            code = ExitCode::from(1);
-        }
-    }
-    let embedded = find("init").and_then(|i| emit::find_embedded(&i.data));
-    let (stored, place) = match (find(image::BLOB_PATH), embedded) {
-        (Some(b), _) => (Some(&b.data[..]), "/etc/modboot.blob"),
-        (None, Some(e)) => (Some(e), "embedded in /init"),
-        (None, None) => (None, ""),
-    };
-    if let Some(stored) = stored {
-        let payload = emit::payload_of(stored)?;
-        let blob = emit::checked(&payload)?;
-        let spec = emit::decode(&blob);
-        out!(
-            "blob: {place}, kernel {}, {} modules",
-            spec.release,
-            spec.modules.len()
-        );
-        let base = format!("lib/modules/{}", spec.release);
-        for m in &spec.modules {
-            if find(&format!("{base}/{}", m.path)).is_none() {
-                out!("  missing from the image: {base}/{} ({})", m.path, m.name);
-                code = ExitCode::from(1);
-            }
-        }
-        out!("boot list: {}", spec.load.join(" "));
-        let resolver = Resolver::new(blob, b"");
-        for name in &spec.load {
-            match show_depends(&resolver, name, &format!("/{base}")) {
-                Ok(lines) => lines.lines().for_each(|l| out!("  {l}")),
-                Err(e) => out!("  {e}"),
-            }
-        }
-    } else {
-        out!("blob: none (neither /etc/modboot.blob nor embedded in /init)");
-        code = ExitCode::from(1);
-    }
-    out!("files:");
-    for m in &members {
-        let link = if m.type_char() == 'l' {
-            format!(" -> {}", String::from_utf8_lossy(&m.data))
-        } else {
-            String::new()
-        };
-        out!(
-            "  {}{:04o} {:>9} {}{link}",
-            m.type_char(),
-            m.mode & 0o7777,
-            m.data.len(),
-            m.path
-        );
-    }
-    Ok(code)
-}
-
-fn cmd_inspect(a: &InspectArgs) -> Result<ExitCode, String> {
-    if let Some(image) = &a.image {
-        return inspect_image(image);
-    }
-    let (bytes, embedded) = match (&a.blob, &a.init) {
-        (Some(b), _) => (output::read(b)?, false),
-        (None, Some(i)) => (output::read(i)?, true),
+/// Show what an image, a blob or an init holds. Exit 1 if an image lacks
+/// its init, its blob or a module.
+fn cmd_inspect(a: &InspectArgs) -> Result<bool, String> {
+    let what = match (&a.image, &a.blob, &a.init) {
+        (Some(i), _, _) => inspect::What::Image(i),
+        (None, Some(b), _) => inspect::What::Blob(b),
+        (None, None, Some(i)) => inspect::What::Init(i),
         _ => unreachable!("clap requires one"),
     };
-    let stored = if embedded {
-        emit::find_embedded(&bytes).ok_or("no valid blob embedded in this file")?
-    } else {
-        &bytes[..]
-    };
-    print_blob(stored)?;
-    Ok(ExitCode::SUCCESS)
+    inspect::inspect(what, &mut std::io::stdout().lock())
 }
 
-fn cmd_chart(a: &ChartArgs) -> Result<ExitCode, String> {
-    use modboot::host::chart;
-    let bytes = output::read(&a.log)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let boot = chart::parse(&text)
-        .ok_or_else(|| format!("{}: no modboot line in this log", a.log.display()))?;
-    let title = a.title.clone().unwrap_or_else(|| {
-        a.log
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned()
-    });
-    output::replace(&a.output, chart::svg(&boot, &title).as_bytes())?;
-    note(&format!(
-        "{}: {} loads on {} lanes, {} milestones",
-        a.output.display(),
-        boot.loads.len(),
-        boot.lanes,
-        boot.milestones.len()
-    ));
-    Ok(ExitCode::SUCCESS)
+fn cmd_chart(a: &ChartArgs) -> Result<bool, String> {
+    chart::draw(&a.log, a.title.as_deref(), &a.output).map(|()| true)
 }
 
 fn main() -> ExitCode {
@@ -553,7 +380,8 @@ fn main() -> ExitCode {
         Command::Chart(a) => cmd_chart(a),
     };
     match result {
-        Ok(code) => code,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("mkmodboot: {e}");
             ExitCode::from(1)

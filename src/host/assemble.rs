@@ -1,6 +1,6 @@
 //! The recipe: from a build's [`Settings`] to the bytes of an image (or a
 //! blob) written to its file, step by step, each step another module's
-//! function. [`image`] reads, in order:
+//! function. [`image()`] reads, in order:
 //!
 //! 1. the modules: selected from the tree ([`selection`]) and stored
 //!    ([`selection::store`]), their blob written ([`emit`]); or those of the

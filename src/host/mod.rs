@@ -7,7 +7,8 @@
 //! - [`emit`] writes the blob (the only writer: `build.rs` compiles this
 //!   same file);
 //! - [`show_depends`] prints what the init would do, as `modprobe
-//!   --show-depends` prints it;
+//!   --show-depends` prints it; [`inspect`] what an image, a blob or an
+//!   init holds, as `lsinitrd` shows an image;
 //! - [`modstore`] decides how each module is stored in the image (as the
 //!   tree has it, or decompressed) before the blob is written;
 //! - [`tree`] opens the tree a command reads (release settled, indexes
@@ -32,6 +33,10 @@
 //!   checks the rescue shell an image can carry;
 //! - [`chart`] draws a boot's log as an SVG timeline.
 //!
+//! `src/bin/mkmodboot.rs` keeps only the command line: clap's arguments,
+//! turned into [`settings`]' plain inputs, and the dispatch to these
+//! modules.
+//!
 //! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
 //! `codec`: their decoders are no build dependencies).
 
@@ -46,6 +51,7 @@ pub mod emit;
 pub mod firmware;
 pub mod hostonly;
 pub mod image;
+pub mod inspect;
 pub mod microcode;
 pub mod modprobe_d;
 pub mod modstore;
