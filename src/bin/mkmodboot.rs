@@ -1,26 +1,22 @@
-//! mkmodboot: the host-side tool. Parses the command line (and the
-//! configuration file, `host::conf`) and dispatches to `modboot::host`:
-//! the blob and initramfs image of a kernel's module tree, the images of
-//! installed kernels (`update`), what the init would load
-//! (`show-depends`), and what an image holds (`inspect`).
+//! mkmodboot: the host-side tool's command line. Parses it (clap), turns
+//! its arguments into `modboot::host`'s plain inputs (`host::settings`
+//! merges them with the configuration file) and dispatches: the blob and
+//! initramfs image of a kernel's module tree (`host::assemble`), the images
+//! of installed kernels (`host::update`), what the init would load
+//! (`host::show_depends`), what an image holds (`host::inspect`), a boot's
+//! chart (`host::chart`).
 //!
 //! Exit status: 0 success; 1 a data error (a file, tree or name that is
 //! wrong), told in one message; 2 a usage error, with the usage.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use modboot::blob::{Blob, Stored};
 use modboot::compression::Format;
-use modboot::host::bootable::{self, TreeFacts};
-use modboot::host::conf::{self, Conf, Named};
-use modboot::host::emit::{self, BlobSpec, Deflate};
-use modboot::host::modprobe_d::Config;
-use modboot::host::modstore::{self, KernelDecompress, ModuleCompression, Storage};
-use modboot::host::modtree::ModTree;
-use modboot::host::select::{self, Selection};
-use modboot::host::show_depends::show_depends;
-use modboot::host::{codec, cpio, elf, image, output, paths, rescue};
-use modboot::resolve::Resolver;
-use std::path::{Path, PathBuf};
+use modboot::host::conf;
+use modboot::host::emit::Deflate;
+use modboot::host::modstore::{KernelDecompress, ModuleCompression};
+use modboot::host::settings::{Given, GivenImage, settings};
+use modboot::host::{assemble, chart, inspect, show_depends, update};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -277,826 +273,100 @@ struct ChartArgs {
     title: Option<String>,
 }
 
-/// Print to standard output; a reader that went away (`| head`) is not an
-/// error worth a panic.
-macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
-    }};
-}
-
-fn note(message: &str) {
-    eprintln!("mkmodboot: {message}");
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Everything a build uses, from the configuration file and the command line.
-struct Settings {
-    names: Vec<Named>,
-    pack: Vec<Named>,
-    modprobe_d: Vec<PathBuf>,
-    generic: bool,
-    all: bool,
-    /// `None`: the default rule ([`bootable::default_rootfs`]).
-    rootfs: Option<Vec<String>>,
-    release: Option<String>,
-    deflate: Deflate,
-    kernel_decompress: Option<KernelDecompress>,
-    module_compression: ModuleCompression,
-    hostonly: bool,
-    init: Option<PathBuf>,
-    compress: Format,
-    compress_level: Option<i32>,
-    add: Vec<(String, PathBuf)>,
-    firmware_dir: PathBuf,
-    microcode: bool,
-    /// The rescue shell to pack at `/bin/sh`.
-    rescue: Option<PathBuf>,
-}
-
-/// The configuration file(s) a build reads: `--conf FILE`, none with
-/// `--no-conf`, else the installed ones.
-fn load_conf(s: &SelectionArgs) -> Result<Conf, String> {
-    if s.no_conf {
-        return Ok(Conf::default());
-    }
-    if let Some(file) = &s.conf {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let mut c = Conf::default();
-        c.parse(&file.display().to_string(), &text)?;
-        c.files.push(file.clone());
-        return Ok(c);
-    }
-    match paths::sysconfdir() {
-        Some(dir) => Conf::load(dir),
-        None => Ok(Conf::default()),
-    }
-}
-
-fn settings(s: &SelectionArgs, image: Option<&ImageOptions>) -> Result<Settings, String> {
-    let c = load_conf(s)?;
-    let cli = |name: &String| Named {
-        name: name.clone(),
-        origin: "the command line".into(),
-    };
-    let mut names = Vec::new();
-    for file in &s.list {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        names.extend(
-            select::parse_list(&text)
-                .into_iter()
-                .map(|(line, name)| Named {
-                    name,
-                    origin: format!("{}:{line}", file.display()),
-                }),
-        );
-    }
-    names.extend(s.names.iter().map(cli));
-    let given = !s.list.is_empty() || !s.names.is_empty();
-    let names = if given {
-        names
-    } else {
-        c.modules.unwrap_or_default()
-    };
-    let pack = if s.pack.is_empty() {
-        c.pack.unwrap_or_default()
-    } else {
-        s.pack.iter().map(cli).collect()
-    };
-    let modprobe_d = if s.modprobe_d.is_empty() {
-        c.modprobe_d.unwrap_or_default()
-    } else {
-        s.modprobe_d.clone()
-    };
-    for p in &modprobe_d {
-        if !p.exists() {
-            return Err(format!(
-                "{}: no such modprobe.d directory or file (--config or modprobe_d): \
-                 its options would be lost",
-                p.display()
-            ));
-        }
-    }
-    let generic = switch(s.generic, s.no_generic, c.generic);
-    // An image of many modules of which a boot loads few (--generic, --all)
-    // has an uncompressed archive (the kernel's unpacking is a copy) of
-    // modules kept plain while they are few bytes (the init inflates none),
-    // else each compressed (RAM holds compressed modules, and only what is
-    // loaded is decompressed): ModuleCompression::Fit; README.md ("Boot
-    // benchmark", "Generic images") has the figures.
-    let many = generic || s.all;
-    // `--rootfs ''` packs none.
-    let rootfs = if s.rootfs.is_empty() {
-        c.rootfs
-    } else {
-        Some(s.rootfs.iter().filter(|t| !t.is_empty()).cloned().collect())
-    };
-    let hostonly = switch(s.hostonly, s.no_hostonly, c.hostonly);
-    let firmware_dir = image
-        .and_then(|i| i.firmware_dir.clone())
-        .or(c.firmware_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("/lib/firmware"));
-    let microcode = !image.is_some_and(|i| i.no_microcode) && c.microcode.unwrap_or(true);
-    let rescue = match image {
-        Some(i) if i.no_rescue => None,
-        Some(i) => match &i.rescue {
-            Some(w) => rescue::parse(w).map_err(|e| format!("--rescue={w}: {e}"))?,
-            None => c.rescue.clone().flatten(),
-        },
-        None => None,
-    };
-    let (init, compress, compress_level, add) = match image {
-        Some(i) => (
-            i.init.clone(),
-            i.compress
-                .or(c.compress)
-                .unwrap_or(if many { Format::Plain } else { Format::Gzip }),
-            i.compress_level.or(c.compress_level),
-            if i.add.is_empty() {
-                c.add.unwrap_or_default()
-            } else {
-                i.add.clone()
-            },
-        ),
-        None => (None, Format::Gzip, None, Vec::new()),
-    };
-    Ok(Settings {
-        names,
-        pack,
-        modprobe_d,
-        generic,
-        all: s.all,
-        rootfs,
-        release: s.release.clone(),
-        deflate: match s.deflate {
-            None | Some(DeflateArg::Auto) => Deflate::Auto,
-            Some(DeflateArg::Always) => Deflate::Always,
-            Some(DeflateArg::Never) => Deflate::Never,
-        },
-        kernel_decompress: s.kernel_decompress.or(c.kernel_decompress),
-        module_compression: s
-            .module_compression
-            .or(c.module_compression)
-            .unwrap_or(if many {
-                ModuleCompression::Fit
-            } else {
-                ModuleCompression::Auto
+impl SelectionArgs {
+    /// The plain inputs of [`settings()`].
+    fn given(&self) -> Given {
+        Given {
+            names: self.names.clone(),
+            list: self.list.clone(),
+            pack: self.pack.clone(),
+            all: self.all,
+            generic: self.generic,
+            no_generic: self.no_generic,
+            hostonly: self.hostonly,
+            no_hostonly: self.no_hostonly,
+            rootfs: self.rootfs.clone(),
+            modprobe_d: self.modprobe_d.clone(),
+            release: self.release.clone(),
+            deflate: self.deflate.map(|d| match d {
+                DeflateArg::Auto => Deflate::Auto,
+                DeflateArg::Always => Deflate::Always,
+                DeflateArg::Never => Deflate::Never,
             }),
-        hostonly,
-        init,
-        compress,
-        compress_level,
-        add,
-        firmware_dir,
-        microcode,
-        rescue,
-    })
-}
-
-/// A yes/no setting: `--X` or `--no-X` on the command line (the later of
-/// the two wins, as clap leaves only it set), else the configuration, else
-/// no.
-fn switch(on: bool, off: bool, configured: Option<bool>) -> bool {
-    on || (!off && configured.unwrap_or(false))
-}
-
-/// Open a module tree, its release settled by its modules' vermagic.
-fn open_tree(dir: &Path, release: Option<&str>) -> Result<(ModTree, Option<TreeFacts>), String> {
-    if !dir.exists() {
-        return Err(format!(
-            "{}: no such module tree (is that kernel's package installed? --tree DIR names another)",
-            dir.display()
-        ));
-    }
-    if !dir.join("modules.dep").is_file() {
-        return Err(format!(
-            "{}: no modules.dep: run depmod for this tree first (depmod -b ROOT RELEASE)",
-            dir.display()
-        ));
-    }
-    let mut tree = ModTree::open(dir, None)?;
-    let facts = bootable::tree_facts(&tree)?;
-    if let Some(n) = bootable::settle_release(&mut tree, facts.as_ref(), release)? {
-        note(&n);
-    }
-    for (file, why) in [
-        (
-            "modules.alias",
-            "coldplug will find no module for any device",
-        ),
-        (
-            "modules.builtin",
-            "names built into the kernel will be unknown",
-        ),
-    ] {
-        if !dir.join(file).is_file() {
-            note(&format!("warning: {} has no {file}: {why}", dir.display()));
+            kernel_decompress: self.kernel_decompress,
+            module_compression: self.module_compression,
+            conf: self.conf.clone(),
+            no_conf: self.no_conf,
         }
     }
-    Ok((tree, facts))
 }
 
-fn load_config(paths: &[PathBuf], tree: &ModTree) -> Result<Config, String> {
-    let config = Config::load(paths, Some(&tree.dir.join("modules.softdep")))?;
-    for w in &config.warnings {
-        note(w);
-    }
-    Ok(config)
-}
-
-/// The modules to pack and load, checked: every name known, some root
-/// filesystem mountable.
-fn selection(s: &Settings, tree: &ModTree) -> Result<Selection, String> {
-    let config = load_config(&s.modprobe_d, tree)?;
-    let names: Vec<String> = s.names.iter().map(|n| n.name.clone()).collect();
-    let mut pack: Vec<String> = s.pack.iter().map(|n| n.name.clone()).collect();
-    if s.generic {
-        pack.extend(select::generic_names(tree));
-    }
-    if s.hostonly {
-        pack.extend(hostonly(tree, &config)?);
-    }
-    let (rootfs, rootfs_default) = match &s.rootfs {
-        Some(r) => (r.clone(), false),
-        None if s.generic || s.all || s.hostonly => (Vec::new(), false),
-        None => {
-            let read = |p| std::fs::read_to_string(p).unwrap_or_default();
-            (
-                bootable::default_rootfs(&read("/proc/self/mounts"), &read("/proc/filesystems")),
-                true,
-            )
-        }
-    };
-    let rootfs_names: Vec<String> = rootfs
-        .iter()
-        .flat_map(|t| bootable::rootfs_names(t))
-        .collect();
-    pack.extend(rootfs_names.iter().cloned());
-    let mut sel = select::select(tree, &config, &names, &pack, s.all)?;
-    // A default root filesystem the tree does not have is no error.
-    let skipped: Vec<String> = sel
-        .unknown
-        .iter()
-        .filter(|u| rootfs_default && rootfs_names.contains(u))
-        .cloned()
-        .collect();
-    sel.unknown.retain(|u| !skipped.contains(u));
-    if !sel.unknown.is_empty() {
-        let origin = |u: &str| {
-            s.names
-                .iter()
-                .chain(&s.pack)
-                .find(|n| n.name == u)
-                .map(|n| n.origin.clone())
-                .or_else(|| {
-                    rootfs_names
-                        .contains(&u.to_string())
-                        .then(|| "--rootfs or rootfs".into())
-                })
-                .unwrap_or_else(|| "the generic set".into())
-        };
-        let lines: Vec<String> = sel
-            .unknown
-            .iter()
-            .map(|u| format!("\n  {u} ({})", origin(u)))
-            .collect();
-        return Err(format!(
-            "{} name{} match{} no module, alias or built-in in {} (kernel {}):{}",
-            sel.unknown.len(),
-            if sel.unknown.len() == 1 { "" } else { "s" },
-            if sel.unknown.len() == 1 { "es" } else { "" },
-            tree.dir.display(),
-            tree.release,
-            lines.concat()
-        ));
-    }
-    // Built-ins named by the user (not by a rule) are worth a word.
-    let named = |b: &String| s.names.iter().chain(&s.pack).any(|n| &n.name == b);
-    for b in sel.builtin.iter().filter(|b| named(b)) {
-        note(&format!(
-            "{b} is built into kernel {}; nothing to load",
-            tree.release
-        ));
-    }
-    for (name, cmd) in config.unrunnable_installs() {
-        note(&format!(
-            "install command for {name} ({cmd}) cannot run in an initramfs; \
-             modboot loads the module itself instead"
-        ));
-    }
-    // What the image can mount, as the init will find it.
-    let bytes = emit::emit_with(&sel.spec, Deflate::Never)?;
-    let payload = payload_of(&bytes)?;
-    let mountable = bootable::mountable(&Resolver::new(checked(&payload)?, b""));
-    if mountable.is_empty() {
-        return Err(format!(
-            "this image could mount no root: no block filesystem is built into kernel {} or packed \
-             (name one with --rootfs, e.g. --rootfs ext4, or pack its module)",
-            tree.release
-        ));
-    }
-    let mut about = format!("root filesystems it can mount: {}", mountable.join(" "));
-    if !skipped.is_empty() {
-        about += &format!(
-            " (not in this tree: {})",
-            skipped.join(" ").replace("fs-", "")
-        );
-    }
-    note(&about);
-    Ok(sel)
-}
-
-/// What this machine's root needs (`host::hostonly`), resolved against
-/// `tree`, told one line a module; the names to pack.
-fn hostonly(tree: &ModTree, config: &Config) -> Result<Vec<String>, String> {
-    use modboot::host::hostonly::{self, RootDevice};
-    let mountinfo = "/proc/self/mountinfo";
-    let text = std::fs::read_to_string(mountinfo).map_err(|e| format!("{mountinfo}: {e}"))?;
-    let root = hostonly::root_mount(&text).ok_or_else(|| format!("{mountinfo}: no mount on /"))?;
-    let device = hostonly::root_device(Path::new("/sys"), &root)?;
-    let spec = select::full_spec(tree, config, &[]);
-    let bytes = emit::emit_with(&spec, Deflate::Never)?;
-    let payload = payload_of(&bytes)?;
-    let picked = hostonly::pick(&Resolver::new(checked(&payload)?, b""), &root, &device);
-    match &device {
-        RootDevice::Block { disk, .. } => note(&format!(
-            "host-only: the root is {} ({}) on disk {disk}",
-            root.source, root.fstype
-        )),
-        RootDevice::None => note(&format!(
-            "host-only: the root ({} on {}) is on no block device: no storage driver to pick",
-            root.fstype, root.source
-        )),
-    }
-    for line in &picked.report {
-        note(&format!("host-only: {line}"));
-    }
-    if picked.unmatched > 0 {
-        note(&format!(
-            "host-only: {} device{} on the root's path match{} no module (bridges and the like need none)",
-            picked.unmatched,
-            if picked.unmatched == 1 { "" } else { "s" },
-            if picked.unmatched == 1 { "es" } else { "" }
-        ));
-    }
-    for w in &picked.warnings {
-        note(&format!("warning: host-only: {w}"));
-    }
-    Ok(picked.names)
-}
-
-/// Decide how each module is stored and set the spec's paths to the stored
-/// paths (see `modstore`), before the blob is written.
-fn store(s: &Settings, tree: &ModTree, spec: &mut BlobSpec) -> Result<(), String> {
-    let (kernel, source) = match s.kernel_decompress {
-        Some(k) => (k, "--kernel-decompress".to_string()),
-        None => match KernelDecompress::from_tree(&tree.dir, &tree.release)? {
-            (k, Some(config)) => (k, config.display().to_string()),
-            (k, None) => (k, "no kernel config found".to_string()),
-        },
-    };
-    let storage = Storage {
-        kernel,
-        compression: s.module_compression,
-    };
-    let plan = modstore::plan(spec, &tree.dir, storage)?;
-    for line in plan.describe() {
-        note(&format!(
-            "{line} (kernel decompresses {}: {source})",
-            kernel.name()
-        ));
-    }
-    Ok(())
-}
-
-/// The payload of a stored blob (inflated if need be), ready for `Blob::new_checked`.
-fn payload_of(stored: &[u8]) -> Result<Vec<u8>, String> {
-    emit::payload(stored).map_err(|e| format!("bad blob: {}", e.describe()))
-}
-
-fn checked(payload: &[u8]) -> Result<Blob<'_>, String> {
-    Blob::new_checked(payload).map_err(|e| format!("bad blob: {}", e.describe()))
-}
-
-fn cmd_blob(a: &BlobArgs) -> Result<ExitCode, String> {
-    let s = settings(&a.selection, None)?;
-    let dir = a.tree.clone().unwrap_or_else(paths::running_tree);
-    let (tree, _) = open_tree(&dir, s.release.as_deref())?;
-    let mut sel = selection(&s, &tree)?;
-    store(&s, &tree, &mut sel.spec)?;
-    output::replace(&a.output, &emit::emit_with(&sel.spec, s.deflate)?)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Build the image of the tree in `dir` (or of an init with an embedded
-/// blob) and write it to `out`.
-fn build_image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String> {
-    let init_given = s
-        .init
-        .as_ref()
-        .map(|p| read(p).map(|b| (p.clone(), b)))
-        .transpose()?;
-    let embedded = init_given
-        .as_ref()
-        .and_then(|(_, bytes)| emit::find_embedded(bytes).map(<[u8]>::to_vec));
-    let (tree, facts, spec, blob_file) = match embedded {
-        Some(embedded) => {
-            if !s.names.is_empty() || !s.pack.is_empty() || s.all || s.generic || s.rootfs.is_some()
-            {
-                return Err(format!(
-                    "{} embeds a blob already; its modules are packed, name none here",
-                    s.init.as_ref().unwrap().display()
-                ));
-            }
-            let payload = payload_of(&embedded)?;
-            let blob = checked(&payload)?;
-            if bootable::mountable(&Resolver::new(blob, b"")).is_empty() {
-                return Err(format!(
-                    "the blob embedded in {} can mount no root: no block filesystem is built into \
-                     kernel {} or packed (embed one: MODBOOT_PACK=fs-ext4, or mkimage --embed --rootfs)",
-                    s.init.as_ref().unwrap().display(),
-                    blob.release()
-                ));
-            }
-            let spec = emit::decode(&blob);
-            let dir = dir
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from(format!("/lib/modules/{}", spec.release)));
-            let (tree, facts) = open_tree(&dir, Some(&spec.release))?;
-            (tree, facts, spec, None)
-        }
-        None => {
-            let dir = dir
-                .map(Path::to_path_buf)
-                .unwrap_or_else(paths::running_tree);
-            let (tree, facts) = open_tree(&dir, s.release.as_deref())?;
-            let mut sel = selection(s, &tree)?;
-            store(s, &tree, &mut sel.spec)?;
-            let bytes = emit::emit_with(&sel.spec, s.deflate)?;
-            (tree, facts, sel.spec, Some(bytes))
-        }
-    };
-    let machine = facts.as_ref().map(|f| f.machine);
-    let (init_path, init) = match init_given {
-        Some(i) => i,
-        None => {
-            let m = machine.ok_or("--init FILE is required for a tree without modules")?;
-            let p = paths::installed_init(&elf::machine_name(m))?;
-            let bytes = read(&p)?;
-            (p, bytes)
-        }
-    };
-    bootable::check_init(&init, &init_path, machine)?;
-    bootable::check_compression(&tree, s.compress)?;
-    let mut archive = image::build(&init, &spec, blob_file.as_deref(), &tree.dir)?;
-    for (path, source) in &s.add {
-        let meta = std::fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
-        use std::os::unix::fs::PermissionsExt;
-        archive.add_file(path, meta.permissions().mode() & 0o7777, read(source)?)?;
-    }
-    add_firmware(s, &tree, &spec, &mut archive)?;
-    if let Some(shell) = &s.rescue {
-        let bytes = read(shell)?;
-        rescue::check(&bytes, shell, machine)?;
-        archive.add_file(rescue::SHELL_PATH, 0o755, bytes)?;
-    }
-    let mut bytes = match (s.microcode, machine) {
-        (true, Some(62)) => early_microcode(s)?,
-        _ => Vec::new(),
-    };
-    bytes.extend(codec::compress(
-        s.compress,
-        s.compress_level,
-        &archive.to_newc(),
-    )?);
-    output::replace(out, &bytes)?;
-    note(&format!(
-        "{}: {} modules for {}, blob {}, init for {}, {} image of {} bytes",
-        out.display(),
-        spec.modules.len(),
-        spec.release,
-        if blob_file.is_some() {
-            "in /etc/modboot.blob"
-        } else {
-            "embedded in /init"
-        },
-        machine.map_or_else(|| "?".into(), elf::machine_name),
-        s.compress.kernel_name().unwrap_or("uncompressed"),
-        bytes.len()
-    ));
-    Ok(())
-}
-
-/// The firmware files the packed modules name (`host::firmware`); a
-/// missing one is a warning naming module and file.
-fn add_firmware(
-    s: &Settings,
-    tree: &ModTree,
-    spec: &BlobSpec,
-    archive: &mut cpio::Archive,
-) -> Result<(), String> {
-    use modboot::host::firmware;
-    let reads = firmware::kernel_reads(&tree.dir, &tree.release);
-    let (mut packed, mut missing) = (0, Vec::new());
-    let (wanted, warnings) = firmware::wanted(&tree.dir, spec)?;
-    for w in &warnings {
-        note(&format!("warning: {w}"));
-    }
-    for w in wanted {
-        match firmware::locate(&s.firmware_dir, &tree.release, &w.name) {
-            Some(found) => {
-                let (path, data) = firmware::packed(&found, &w.name, &reads)?;
-                archive.add_file(&path, 0o644, data)?;
-                packed += 1;
-            }
-            None => missing.push(w),
+impl ImageOptions {
+    /// The plain inputs of [`settings()`] for an image.
+    fn given(&self) -> GivenImage {
+        GivenImage {
+            init: self.init.clone(),
+            compress: self.compress,
+            compress_level: self.compress_level,
+            add: self.add.clone(),
+            firmware_dir: self.firmware_dir.clone(),
+            no_microcode: self.no_microcode,
+            rescue: self.rescue.clone(),
+            no_rescue: self.no_rescue,
         }
     }
-    for w in &missing {
-        note(&format!(
-            "warning: possibly missing firmware {} for module {} (not in {})",
-            w.name,
-            w.module,
-            s.firmware_dir.display()
-        ));
-    }
-    if packed > 0 {
-        note(&format!(
-            "{packed} firmware files from {}",
-            s.firmware_dir.display()
-        ));
-    }
-    Ok(())
 }
 
-/// The uncompressed early archive of CPU microcode (`host::microcode`), or
-/// nothing, told either way.
-fn early_microcode(s: &Settings) -> Result<Vec<u8>, String> {
-    use modboot::host::microcode;
-    let cpu = if s.hostonly {
-        let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        Some(microcode::cpu(&text).ok_or("/proc/cpuinfo: no vendor, family, model and stepping")?)
-    } else {
-        None
-    };
-    let files = microcode::early_files(&s.firmware_dir, cpu.as_ref())?;
-    if files.is_empty() {
-        note(&format!(
-            "no CPU microcode{} in {}/intel-ucode or amd-ucode (Debian's intel-microcode and \
-             amd64-microcode packages install it; --no-microcode to say you know)",
-            cpu.as_ref().map_or(String::new(), |c| format!(
-                " for this {} CPU (family {:#x}, model {:#x}, stepping {:#x})",
-                c.vendor, c.family, c.model, c.stepping
-            )),
-            s.firmware_dir.display()
-        ));
-        return Ok(Vec::new());
-    }
-    for (path, data) in &files {
-        note(&format!("early microcode: {path}, {} bytes", data.len()));
-    }
-    microcode::early_archive(&files)
+// Each command: `Ok(true)` done; `Ok(false)` done, with what it found
+// wrong told (exit 1); `Err` the one message.
+
+fn cmd_blob(a: &BlobArgs) -> Result<bool, String> {
+    let s = settings(&a.selection.given(), None)?;
+    assemble::blob(&s, a.tree.as_deref(), &a.output).map(|()| true)
 }
 
-fn cmd_image(a: &ImageArgs) -> Result<ExitCode, String> {
-    let s = settings(&a.selection, Some(&a.image))?;
-    build_image(&s, a.tree.as_deref(), &a.output)?;
-    Ok(ExitCode::SUCCESS)
+fn cmd_image(a: &ImageArgs) -> Result<bool, String> {
+    let s = settings(&a.selection.given(), Some(&a.image.given()))?;
+    assemble::image(&s, a.tree.as_deref(), &a.output).map(|()| true)
 }
 
-fn cmd_update(a: &UpdateArgs) -> Result<ExitCode, String> {
-    let s = settings(&a.selection, Some(&a.image))?;
-    let versions = if a.kernel == "all" {
-        let v = paths::installed_kernels(&a.moddir)?;
-        if v.is_empty() {
-            note(&format!(
-                "no kernel with a modules.dep in {}: nothing to do",
-                a.moddir.display()
-            ));
-        }
-        v
-    } else {
-        vec![a.kernel.clone()]
-    };
-    let mut failed = 0;
-    for v in &versions {
-        let out = paths::initrd(&a.bootdir, v);
-        let built = build_image(&s, Some(&a.moddir.join(v)), &out);
-        match built {
-            // One kernel: its error is the one message.
-            Err(e) if versions.len() == 1 => {
-                return Err(format!("{}: not written: {e}", out.display()));
-            }
-            Err(e) => {
-                note(&format!("{}: not written: {e}", out.display()));
-                failed += 1;
-            }
-            Ok(()) => {}
-        }
-    }
-    if failed > 0 {
-        return Err(format!("{failed} of {} images not written", versions.len()));
-    }
-    Ok(ExitCode::SUCCESS)
+fn cmd_update(a: &UpdateArgs) -> Result<bool, String> {
+    let s = settings(&a.selection.given(), Some(&a.image.given()))?;
+    update::update(&s, &a.kernel, &a.moddir, &a.bootdir).map(|()| true)
 }
 
 /// Print what the init would do, in `modprobe --show-depends` format. Exit 1
 /// if a name is not found, as modprobe does.
-fn cmd_show_depends(a: &ShowDependsArgs) -> Result<ExitCode, String> {
-    let (bytes, default_dir) = match (&a.blob, &a.tree) {
-        (Some(b), _) => (read(b)?, None),
-        (None, Some(dir)) => {
-            let (tree, _) = open_tree(dir, None)?;
-            let config = load_config(&a.modprobe_d, &tree)?;
-            let spec = select::full_spec(&tree, &config, &[]);
-            (emit::emit(&spec)?, Some(tree.dir.display().to_string()))
-        }
+fn cmd_show_depends(a: &ShowDependsArgs) -> Result<bool, String> {
+    let source = match (&a.blob, &a.tree) {
+        (Some(b), _) => show_depends::Source::Blob(b),
+        (None, Some(dir)) => show_depends::Source::Tree(dir, &a.modprobe_d),
         (None, None) => unreachable!("clap requires one"),
     };
-    for p in &a.modprobe_d {
-        if !p.exists() {
-            return Err(format!(
-                "{}: no such modprobe.d directory or file",
-                p.display()
-            ));
-        }
-    }
-    let payload = payload_of(&bytes)?;
-    let blob = checked(&payload)?;
-    let dir = a
-        .dirname
-        .clone()
-        .or(default_dir)
-        .unwrap_or_else(|| format!("/lib/modules/{}", blob.release()));
-    let resolver = Resolver::new(blob, a.cmdline.as_bytes());
-    let mut code = ExitCode::SUCCESS;
-    for name in &a.names {
-        match show_depends(&resolver, name, &dir) {
-            Ok(lines) => {
-                use std::io::Write;
-                let _ = std::io::stdout().lock().write_all(lines.as_bytes());
-            }
-            Err(message) => {
-                eprintln!("{message}");
-                code = ExitCode::from(1);
-            }
-        }
-    }
-    Ok(code)
+    show_depends::command(
+        source,
+        &a.cmdline,
+        a.dirname.as_deref(),
+        &a.names,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    )
 }
 
-fn print_blob(stored: &[u8]) -> Result<BlobSpec, String> {
-    let payload = payload_of(stored)?;
-    let spec = emit::decode(&checked(&payload)?);
-    let stored_len = Stored::new_checked(stored).map_or(0, |s| s.stored_len());
-    out!("stored {stored_len} bytes, payload {} bytes", payload.len());
-    out!("release {}", spec.release);
-    out!("modules {}", spec.modules.len());
-    out!("load {}", spec.load.join(" "));
-    out!(
-        "aliases {} (config {}), builtin {} (aliases {}), options {}, commands {}, softdeps {}, blacklist {}",
-        spec.aliases.len(),
-        spec.config_aliases.len(),
-        spec.builtin.len(),
-        spec.builtin_aliases.len(),
-        spec.options.len(),
-        spec.commands.len(),
-        spec.softdeps.len(),
-        spec.blacklist.len()
-    );
-    for m in &spec.modules {
-        out!("module {} {} deps=[{}]", m.name, m.path, m.deps.join(" "));
-    }
-    Ok(spec)
-}
-
-/// An image as `lsinitrd` shows one: its compression and files, its init,
-/// its blob, and what the boot list resolves to.
-fn inspect_image(path: &Path) -> Result<ExitCode, String> {
-    let bytes = read(path)?;
-    let (members, forms) = cpio::read_image(&bytes, &codec::decompress)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    // "gzip", or "uncompressed + zstd" for an early archive before the main one.
-    let format = forms
-        .iter()
-        .map(|f| f.kernel_name().unwrap_or("uncompressed"))
-        .collect::<Vec<_>>()
-        .join(" + ");
-    out!(
-        "image {}: {} bytes, {format}, {} entries",
-        path.display(),
-        bytes.len(),
-        members.len()
-    );
-    let find = |p: &str| members.iter().find(|m| m.path == p);
-    let mut code = ExitCode::SUCCESS;
-    match find("init") {
-        Some(init) => {
-            let what =
-                elf::Header::parse(&init.data).map_or_else(|e| e.to_string(), |h| h.describe());
-            out!("init: {what}, {} bytes", init.data.len());
-        }
-        None => {
-            out!("init: missing: the kernel will not run this image's init");
-            code = ExitCode::from(1);
-        }
-    }
-    let embedded = find("init").and_then(|i| emit::find_embedded(&i.data));
-    let (stored, place) = match (find(image::BLOB_PATH), embedded) {
-        (Some(b), _) => (Some(&b.data[..]), "/etc/modboot.blob"),
-        (None, Some(e)) => (Some(e), "embedded in /init"),
-        (None, None) => (None, ""),
-    };
-    if let Some(stored) = stored {
-        let payload = payload_of(stored)?;
-        let blob = checked(&payload)?;
-        let spec = emit::decode(&blob);
-        out!(
-            "blob: {place}, kernel {}, {} modules",
-            spec.release,
-            spec.modules.len()
-        );
-        let base = format!("lib/modules/{}", spec.release);
-        for m in &spec.modules {
-            if find(&format!("{base}/{}", m.path)).is_none() {
-                out!("  missing from the image: {base}/{} ({})", m.path, m.name);
-                code = ExitCode::from(1);
-            }
-        }
-        out!("boot list: {}", spec.load.join(" "));
-        let resolver = Resolver::new(blob, b"");
-        for name in &spec.load {
-            match show_depends(&resolver, name, &format!("/{base}")) {
-                Ok(lines) => lines.lines().for_each(|l| out!("  {l}")),
-                Err(e) => out!("  {e}"),
-            }
-        }
-    } else {
-        out!("blob: none (neither /etc/modboot.blob nor embedded in /init)");
-        code = ExitCode::from(1);
-    }
-    out!("files:");
-    for m in &members {
-        let link = if m.type_char() == 'l' {
-            format!(" -> {}", String::from_utf8_lossy(&m.data))
-        } else {
-            String::new()
-        };
-        out!(
-            "  {}{:04o} {:>9} {}{link}",
-            m.type_char(),
-            m.mode & 0o7777,
-            m.data.len(),
-            m.path
-        );
-    }
-    Ok(code)
-}
-
-fn cmd_inspect(a: &InspectArgs) -> Result<ExitCode, String> {
-    if let Some(image) = &a.image {
-        return inspect_image(image);
-    }
-    let (bytes, embedded) = match (&a.blob, &a.init) {
-        (Some(b), _) => (read(b)?, false),
-        (None, Some(i)) => (read(i)?, true),
+/// Show what an image, a blob or an init holds. Exit 1 if an image lacks
+/// its init, its blob or a module.
+fn cmd_inspect(a: &InspectArgs) -> Result<bool, String> {
+    let what = match (&a.image, &a.blob, &a.init) {
+        (Some(i), _, _) => inspect::What::Image(i),
+        (None, Some(b), _) => inspect::What::Blob(b),
+        (None, None, Some(i)) => inspect::What::Init(i),
         _ => unreachable!("clap requires one"),
     };
-    let stored = if embedded {
-        emit::find_embedded(&bytes).ok_or("no valid blob embedded in this file")?
-    } else {
-        &bytes[..]
-    };
-    print_blob(stored)?;
-    Ok(ExitCode::SUCCESS)
+    inspect::inspect(what, &mut std::io::stdout().lock())
 }
 
-fn cmd_chart(a: &ChartArgs) -> Result<ExitCode, String> {
-    use modboot::host::chart;
-    let bytes = read(&a.log)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let boot = chart::parse(&text)
-        .ok_or_else(|| format!("{}: no modboot line in this log", a.log.display()))?;
-    let title = a.title.clone().unwrap_or_else(|| {
-        a.log
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned()
-    });
-    output::replace(&a.output, chart::svg(&boot, &title).as_bytes())?;
-    note(&format!(
-        "{}: {} loads on {} lanes, {} milestones",
-        a.output.display(),
-        boot.loads.len(),
-        boot.lanes,
-        boot.milestones.len()
-    ));
-    Ok(ExitCode::SUCCESS)
+fn cmd_chart(a: &ChartArgs) -> Result<bool, String> {
+    chart::draw(&a.log, a.title.as_deref(), &a.output).map(|()| true)
 }
 
 fn main() -> ExitCode {
@@ -1110,7 +380,8 @@ fn main() -> ExitCode {
         Command::Chart(a) => cmd_chart(a),
     };
     match result {
-        Ok(code) => code,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("mkmodboot: {e}");
             ExitCode::from(1)

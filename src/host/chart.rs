@@ -13,6 +13,8 @@
 //! Loads that overlap go on separate lanes, the fewest that hold them (as
 //! many as loads ran at once: `modboot.jobs=` workers at most), each load
 //! on the first lane free when it started.
+//!
+//! [`draw`] is `mkmodboot chart`: a log file read, its chart written.
 
 /// One load.
 #[derive(Clone, Debug, PartialEq)]
@@ -253,6 +255,34 @@ pub fn svg(b: &Boot, title: &str) -> String {
     }
     o += "</svg>\n";
     o
+}
+
+/// Draw the log at `log` into the SVG file `out` (replaced atomically),
+/// titled `title` (default: the log's file name), and tell what it holds.
+pub fn draw(
+    log: &std::path::Path,
+    title: Option<&str>,
+    out: &std::path::Path,
+) -> Result<(), String> {
+    let bytes = super::output::read(log)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let boot =
+        parse(&text).ok_or_else(|| format!("{}: no modboot line in this log", log.display()))?;
+    let title = title.map(str::to_string).unwrap_or_else(|| {
+        log.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
+    super::output::replace(out, svg(&boot, &title).as_bytes())?;
+    super::notes::note(&format!(
+        "{}: {} loads on {} lanes, {} milestones",
+        out.display(),
+        boot.loads.len(),
+        boot.lanes,
+        boot.milestones.len()
+    ));
+    Ok(())
 }
 
 #[cfg(test)]

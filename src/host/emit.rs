@@ -351,6 +351,17 @@ pub fn payload(bytes: &[u8]) -> Result<Vec<u8>, blob::Error> {
     Ok(stored.payload(&mut buf)?.to_vec())
 }
 
+/// [`payload`], its error told as a message: `bad blob: ...`.
+pub fn payload_of(stored: &[u8]) -> Result<Vec<u8>, String> {
+    payload(stored).map_err(|e| format!("bad blob: {}", e.describe()))
+}
+
+/// The blob of a payload ([`payload_of`]), checked, its error told as a
+/// message: `bad blob: ...`.
+pub fn checked(payload: &[u8]) -> Result<blob::Blob<'_>, String> {
+    blob::Blob::new_checked(payload).map_err(|e| format!("bad blob: {}", e.describe()))
+}
+
 /// Read a validated blob back into a spec (in the blob's order).
 pub fn decode(b: &blob::Blob<'_>) -> BlobSpec {
     let own = |(x, y): (&str, &str)| (x.to_string(), y.to_string());

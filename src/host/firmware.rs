@@ -7,10 +7,16 @@
 //! and packed at `lib/firmware/<name>` in the image: the initramfs is the
 //! root while modules load, so that is where the loader finds them. A
 //! compressed file the kernel cannot read is stored decompressed.
+//!
+//! [`add`] is the image's step: every such file found packed, a missing one
+//! told as a warning.
 
 use super::codec;
+use super::cpio::Archive;
 use super::emit::BlobSpec;
 use super::modstore::{self, KernelDecompress};
+use super::modtree::ModTree;
+use super::notes::note;
 use crate::compression::Format;
 use std::path::{Path, PathBuf};
 
@@ -110,4 +116,46 @@ pub fn packed(found: &Path, name: &str, reads: &[Format]) -> Result<(String, Vec
     let plain =
         codec::decompress(format, &bytes).map_err(|e| format!("{}: {e}", found.display()))?;
     Ok((format!("lib/firmware/{name}"), plain))
+}
+
+/// Pack into `archive` the firmware files the modules of `spec` name, from
+/// `dir` (`--firmware-dir`); a missing one is a warning naming module and
+/// file.
+pub fn add(
+    dir: &Path,
+    tree: &ModTree,
+    spec: &BlobSpec,
+    archive: &mut Archive,
+) -> Result<(), String> {
+    let reads = kernel_reads(&tree.dir, &tree.release);
+    let (mut packed_files, mut missing) = (0, Vec::new());
+    let (wanted, warnings) = wanted(&tree.dir, spec)?;
+    for w in &warnings {
+        note(&format!("warning: {w}"));
+    }
+    for w in wanted {
+        match locate(dir, &tree.release, &w.name) {
+            Some(found) => {
+                let (path, data) = packed(&found, &w.name, &reads)?;
+                archive.add_file(&path, 0o644, data)?;
+                packed_files += 1;
+            }
+            None => missing.push(w),
+        }
+    }
+    for w in &missing {
+        note(&format!(
+            "warning: possibly missing firmware {} for module {} (not in {})",
+            w.name,
+            w.module,
+            dir.display()
+        ));
+    }
+    if packed_files > 0 {
+        note(&format!(
+            "{packed_files} firmware files from {}",
+            dir.display()
+        ));
+    }
+    Ok(())
 }

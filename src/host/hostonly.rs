@@ -19,6 +19,11 @@
 //! A root on a stacked device (device-mapper, md: a `slaves/` directory) is
 //! not supported yet and stops the build with its name.
 
+use super::emit::{self, Deflate};
+use super::modprobe_d::Config;
+use super::modtree::ModTree;
+use super::notes::note;
+use super::select;
 use crate::resolve::{self, Action, Resolver};
 use std::path::{Path, PathBuf};
 
@@ -265,6 +270,49 @@ pub fn pick(resolver: &Resolver<'_>, root: &RootMount, device: &RootDevice) -> P
         }
     }
     p
+}
+
+/// What this machine's root needs: its mount table and `/sys` read, the
+/// devices resolved against `tree` (the whole tree's blob, with `config`),
+/// told one line a module; the names to pack.
+pub fn this_machine(tree: &ModTree, config: &Config) -> Result<Vec<String>, String> {
+    let mountinfo = "/proc/self/mountinfo";
+    let text = std::fs::read_to_string(mountinfo).map_err(|e| format!("{mountinfo}: {e}"))?;
+    let root = root_mount(&text).ok_or_else(|| format!("{mountinfo}: no mount on /"))?;
+    let device = root_device(Path::new("/sys"), &root)?;
+    let spec = select::full_spec(tree, config, &[]);
+    let bytes = emit::emit_with(&spec, Deflate::Never)?;
+    let payload = emit::payload_of(&bytes)?;
+    let picked = pick(
+        &Resolver::new(emit::checked(&payload)?, b""),
+        &root,
+        &device,
+    );
+    match &device {
+        RootDevice::Block { disk, .. } => note(&format!(
+            "host-only: the root is {} ({}) on disk {disk}",
+            root.source, root.fstype
+        )),
+        RootDevice::None => note(&format!(
+            "host-only: the root ({} on {}) is on no block device: no storage driver to pick",
+            root.fstype, root.source
+        )),
+    }
+    for line in &picked.report {
+        note(&format!("host-only: {line}"));
+    }
+    if picked.unmatched > 0 {
+        note(&format!(
+            "host-only: {} device{} on the root's path match{} no module (bridges and the like need none)",
+            picked.unmatched,
+            if picked.unmatched == 1 { "" } else { "s" },
+            if picked.unmatched == 1 { "es" } else { "" }
+        ));
+    }
+    for w in &picked.warnings {
+        note(&format!("warning: host-only: {w}"));
+    }
+    Ok(picked.names)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! /etc/modboot.blob                  the blob (absent when the init embeds it)
 //! /lib/modules/<release>/<path>      every module of the blob, in the form its path says
 //! /bin/sh                            the rescue shell, with --rescue (host::rescue)
+//! PATH                               each --add PATH=SOURCE file
 //! ```
 //!
 //! A module's path in the blob is its stored path (`modstore::plan` chose
@@ -23,7 +24,7 @@ use super::cpio::Archive;
 use super::emit::BlobSpec;
 use super::modstore;
 use crate::compression::Format;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where the init looks for its blob when it has none embedded.
 pub const BLOB_PATH: &str = "etc/modboot.blob";
@@ -59,6 +60,21 @@ pub fn build(
         a.add_file(&format!("{base}/{}", m.path), 0o644, data)?;
     }
     Ok(a)
+}
+
+/// Add the `--add` files to `archive`: each `(path in the image, source)`
+/// with its source's bytes and permissions.
+pub fn add_files(archive: &mut Archive, add: &[(String, PathBuf)]) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    for (path, source) in add {
+        let meta = std::fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
+        archive.add_file(
+            path,
+            meta.permissions().mode() & 0o7777,
+            super::output::read(source)?,
+        )?;
+    }
+    Ok(())
 }
 
 /// A module file's bytes `data` (in any form) as they are stored in form

@@ -12,8 +12,12 @@
 //! files in name order (the early loader scans it for the CPU's signature).
 //! For a host-only image only this CPU's vendor is packed, and for Intel
 //! only this CPU's family-model-stepping.
+//!
+//! [`early`] is the image's step: the early archive, or nothing, told
+//! either way.
 
 use super::cpio::Archive;
+use super::notes::note;
 use std::path::Path;
 
 /// This CPU, from `/proc/cpuinfo`.
@@ -110,6 +114,35 @@ pub fn early_archive(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
         a.add_file(path, 0o644, data.clone())?;
     }
     Ok(a.to_newc())
+}
+
+/// The uncompressed early archive of CPU microcode from `firmware_dir`,
+/// for this CPU (`/proc/cpuinfo`) if `hostonly`, else for every CPU; or
+/// nothing, told either way.
+pub fn early(firmware_dir: &Path, hostonly: bool) -> Result<Vec<u8>, String> {
+    let cpu = if hostonly {
+        let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        Some(self::cpu(&text).ok_or("/proc/cpuinfo: no vendor, family, model and stepping")?)
+    } else {
+        None
+    };
+    let files = early_files(firmware_dir, cpu.as_ref())?;
+    if files.is_empty() {
+        note(&format!(
+            "no CPU microcode{} in {}/intel-ucode or amd-ucode (Debian's intel-microcode and \
+             amd64-microcode packages install it; --no-microcode to say you know)",
+            cpu.as_ref().map_or(String::new(), |c| format!(
+                " for this {} CPU (family {:#x}, model {:#x}, stepping {:#x})",
+                c.vendor, c.family, c.model, c.stepping
+            )),
+            firmware_dir.display()
+        ));
+        return Ok(Vec::new());
+    }
+    for (path, data) in &files {
+        note(&format!("early microcode: {path}, {} bytes", data.len()));
+    }
+    early_archive(&files)
 }
 
 #[cfg(test)]

@@ -4,9 +4,16 @@
 //! the target (mkinitcpio's fix for its issue #64; initramfs-tools and
 //! tiny-initramfs do the same with `mv`). On any error the temporary file is
 //! removed and the target, if it existed, keeps its old bytes.
+//!
+//! Its counterpart for inputs, [`read`], names the file in its error.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The bytes of the file at `path`; the error names it.
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
 
 /// Replace `target` with `bytes` atomically; the new file has mode 0644.
 /// The error names the file and the cause (`No space left on device`).

@@ -10,6 +10,7 @@
 //! The shell must run with nothing but the initramfs: a static executable
 //! (no program interpreter, no dynamic section) for the modules' machine.
 
+use super::cpio::Archive;
 use super::elf::{self, Header};
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,14 @@ pub fn parse(word: &str) -> Result<Option<PathBuf>, String> {
         "" => Err("yes, no or a static shell's path".into()),
         path => Ok(Some(PathBuf::from(path))),
     }
+}
+
+/// Pack the shell at `path` into `archive` at [`SHELL_PATH`], once
+/// [`check`]ed for `machine`.
+pub fn pack(path: &Path, machine: Option<u16>, archive: &mut Archive) -> Result<(), String> {
+    let bytes = super::output::read(path)?;
+    check(&bytes, path, machine)?;
+    archive.add_file(SHELL_PATH, 0o755, bytes)
 }
 
 /// The shell's bytes, checked: a static executable for `machine` (`None`:

@@ -8,8 +8,80 @@
 //! - `install COMMAND OPTIONS` where an `install` command replaces loading;
 //! - nothing for a blacklisted alias or a name with no module behind it;
 //! - not found: `modprobe: FATAL: Module NAME not found in directory DIR`.
+//!
+//! [`command`] is `mkmodboot show-depends`: the blob read or the whole
+//! tree's made, each name's lines written, each error told, as modprobe
+//! does.
 
+use super::{emit, output, select, tree};
 use crate::resolve::{self, Action, Resolver};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where `show-depends` resolves from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// A blob file.
+    Blob(&'a Path),
+    /// The whole module tree at a directory, with `modprobe.d` paths.
+    Tree(&'a Path, &'a [PathBuf]),
+}
+
+/// Write the lines of each of `names` to `out`, resolved from `source`
+/// with the kernel command line `cmdline` (its module options and
+/// `modprobe.blacklist=`), each path after `dirname` (default: the tree,
+/// or `/lib/modules/<release>`). A name not found is told on `err`, and
+/// makes it `Ok(false)`, as modprobe exits 1.
+pub fn command(
+    source: Source<'_>,
+    cmdline: &str,
+    dirname: Option<&str>,
+    names: &[String],
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<bool, String> {
+    let (bytes, default_dir, modprobe_d) = match source {
+        Source::Blob(b) => (output::read(b)?, None, &[][..]),
+        Source::Tree(dir, modprobe_d) => {
+            let (tree, _) = tree::open(dir, None)?;
+            let config = tree::load_config(modprobe_d, &tree)?;
+            let spec = select::full_spec(&tree, &config, &[]);
+            (
+                emit::emit(&spec)?,
+                Some(tree.dir.display().to_string()),
+                modprobe_d,
+            )
+        }
+    };
+    for p in modprobe_d {
+        if !p.exists() {
+            return Err(format!(
+                "{}: no such modprobe.d directory or file",
+                p.display()
+            ));
+        }
+    }
+    let payload = emit::payload_of(&bytes)?;
+    let blob = emit::checked(&payload)?;
+    let dir = dirname
+        .map(str::to_string)
+        .or(default_dir)
+        .unwrap_or_else(|| format!("/lib/modules/{}", blob.release()));
+    let resolver = Resolver::new(blob, cmdline.as_bytes());
+    let mut found = true;
+    for name in names {
+        match show_depends(&resolver, name, &dir) {
+            Ok(lines) => {
+                let _ = out.write_all(lines.as_bytes());
+            }
+            Err(message) => {
+                let _ = writeln!(err, "{message}");
+                found = false;
+            }
+        }
+    }
+    Ok(found)
+}
 
 /// The lines for `name`, or kmod's error message. `dir` is the modules
 /// directory printed before each path.
