@@ -21,7 +21,9 @@
 //! - [`hostonly`] picks what the running machine's root needs from its
 //!   `/sys`; [`firmware`] finds the firmware packed modules ask for;
 //!   [`microcode`] makes the early CPU microcode archive; [`rescue`]
-//!   checks the rescue shell an image can carry;
+//!   checks the rescue shell an image can carry; [`programs`] packs
+//!   dynamically linked programs (cryptsetup, lvm, mdadm) with their
+//!   interpreter and libraries;
 //! - [`chart`] draws a boot's log as an SVG timeline.
 //!
 //! `build.rs` compiles the files the blob needs (not `cpio`, `image`,
@@ -43,6 +45,7 @@ pub mod modstore;
 pub mod modtree;
 pub mod output;
 pub mod paths;
+pub mod programs;
 pub mod rescue;
 pub mod select;
 pub mod show_depends;
