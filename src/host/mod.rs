@@ -13,6 +13,8 @@
 //! - [`cpio`] and [`image`] write the initramfs; [`codec`] decodes
 //!   compressed modules and writes gzip.
 //!
+//! - [`crypttab`] reads `/etc/crypttab` as Debian's cryptsetup-initramfs
+//!   does, and says which entries an image needs and how to open them;
 //! - [`conf`] reads `modboot.conf` and its drop-ins; [`paths`] knows where
 //!   an installed modboot and a Debian system keep their files;
 //! - [`elf`] reads ELF headers and `.modinfo`; [`bootable`] checks what an
@@ -33,6 +35,7 @@ pub mod bootable;
 pub mod chart;
 pub mod codec;
 pub mod conf;
+pub mod crypttab;
 pub mod cpio;
 pub mod elf;
 pub mod emit;
