@@ -349,7 +349,8 @@ pub fn dynamic(b: &[u8]) -> Result<Dynamic, &'static str> {
         match tag {
             DT_NEEDED if s.is_empty() => return Err("an empty DT_NEEDED name"),
             DT_NEEDED => out.needed.push(s.to_string()),
-            DT_SONAME => out.soname = Some(s.to_string()),
+            // An empty name names nothing.
+            DT_SONAME => out.soname = (!s.is_empty()).then(|| s.to_string()),
             DT_RPATH => out.rpath.extend(words()),
             _ => out.runpath.extend(words()),
         }
@@ -430,7 +431,10 @@ pub fn undefined_symbols(b: &[u8]) -> Result<Vec<String>, &'static str> {
             .and_then(|at| names.get(at..))
             .and_then(c_str)
             .ok_or(DAMAGED_DYNSYM)?;
-        out.push(name.to_string());
+        // A name at a NUL names nothing.
+        if !name.is_empty() {
+            out.push(name.to_string());
+        }
     }
     Ok(out)
 }
