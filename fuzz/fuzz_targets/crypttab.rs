@@ -21,9 +21,22 @@ fuzz_target!(|data: &[u8]| {
         assert!(!line.contains('\n'), "a newline in {line:?}");
         let again = crypttab::parse("again", &line)
             .unwrap_or_else(|err| panic!("{line:?} does not parse again: {err}"));
-        assert_eq!(again, [Entry { line: 1, ..e.clone() }], "{line:?}");
+        assert_eq!(
+            again,
+            [Entry {
+                line: 1,
+                ..e.clone()
+            }],
+            "{line:?}"
+        );
         let _ = e.warnings("fuzz");
-        for kind in [Kind::Luks, Kind::Plain, Kind::Tcrypt, Kind::Bitlk, Kind::Fvault2] {
+        for kind in [
+            Kind::Luks,
+            Kind::Plain,
+            Kind::Tcrypt,
+            Kind::Bitlk,
+            Kind::Fvault2,
+        ] {
             let args = e.open_args(kind);
             assert!(args.iter().all(|a| a.starts_with("--")), "{args:?}");
         }

@@ -21,7 +21,10 @@ fn in_input(data: &[u8], name: &str, ends: &[u8]) -> bool {
 fn check(data: &[u8], what: &str, name: &str, ends: &[u8]) {
     assert!(!name.is_empty(), "an empty {what}");
     assert!(!name.contains('\0'), "a NUL in {what} {name:?}");
-    assert!(in_input(data, name, ends), "{what} {name:?} is not in the input");
+    assert!(
+        in_input(data, name, ends),
+        "{what} {name:?} is not in the input"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

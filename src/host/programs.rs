@@ -1024,7 +1024,10 @@ mod tests {
                 // libargon2's threads end in pthread_exit (Debian #1032221).
                 assert!(gcc, "{program}: libgcc_s.so.1 not packed");
             }
-            eprintln!("{program}: {} files, beyond ldd's: {extra:?}", ours.len() + 1);
+            eprintln!(
+                "{program}: {} files, beyond ldd's: {extra:?}",
+                ours.len() + 1
+            );
             checked += 1;
         }
         eprintln!("{checked} programs compared with ldd");
