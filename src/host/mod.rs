@@ -20,6 +20,8 @@
 //!   a blob's) bytes in its file, each step one of these modules'
 //!   functions; [`update`] runs it for installed kernels.
 //!
+//! - [`crypttab`] reads `/etc/crypttab` as Debian's cryptsetup-initramfs
+//!   does, and says which entries an image needs and how to open them;
 //! - [`conf`] reads `modboot.conf` and its drop-ins; [`settings`] merges
 //!   them with the command line into a build's settings; [`paths`] knows
 //!   where an installed modboot and a Debian system keep their files;
@@ -30,7 +32,9 @@
 //! - [`hostonly`] picks what the running machine's root needs from its
 //!   `/sys`; [`firmware`] finds and packs the firmware packed modules ask
 //!   for; [`microcode`] makes the early CPU microcode archive; [`rescue`]
-//!   checks the rescue shell an image can carry;
+//!   checks the rescue shell an image can carry; [`programs`] packs
+//!   dynamically linked programs (cryptsetup, lvm, mdadm) with their
+//!   interpreter and libraries;
 //! - [`chart`] draws a boot's log as an SVG timeline.
 //!
 //! `src/bin/mkmodboot.rs` keeps only the command line: clap's arguments,
@@ -46,6 +50,7 @@ pub mod chart;
 pub mod codec;
 pub mod conf;
 pub mod cpio;
+pub mod crypttab;
 pub mod elf;
 pub mod emit;
 pub mod firmware;
@@ -59,6 +64,7 @@ pub mod modtree;
 pub mod notes;
 pub mod output;
 pub mod paths;
+pub mod programs;
 pub mod rescue;
 pub mod select;
 pub mod selection;
