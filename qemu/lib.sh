@@ -34,6 +34,11 @@ ensure_deps() {
     command -v mkfs.erofs >/dev/null || pkgs+=(erofs-utils)
     command -v sfdisk >/dev/null || pkgs+=(fdisk)
     command -v blkid >/dev/null || pkgs+=(util-linux)
+    # For qemu/layerdisk: LUKS, LVM and md disks made by the real tools,
+    # which it packs into a guest (this machine's kernel need not have dm or md).
+    command -v cryptsetup >/dev/null || pkgs+=(cryptsetup-bin)
+    command -v lvm >/dev/null || pkgs+=(lvm2)
+    command -v mdadm >/dev/null || pkgs+=(mdadm)
     # For tests/install.rs: the man pages rendered as man(1) renders them.
     command -v man >/dev/null || pkgs+=(man-db)
     command -v groff >/dev/null || pkgs+=(groff-base)
