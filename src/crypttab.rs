@@ -11,9 +11,10 @@
 //! key is a file's path; `none`, `-` or a missing field mean "ask for a
 //! passphrase". Options are comma-separated words and `key=value` pairs.
 //!
-//! The init reads the image's crypttab with [`entries`] to name and open a
-//! LUKS device ([`Entry::matches`], [`open_flags`]); the host picks the
-//! entries an image needs. Pure and allocation-free.
+//! The host reads the build machine's crypttab; the init reads the same
+//! options from `rd.luks.options=` ([`option`], [`open_flags`]: the
+//! crypttab options cryptsetup takes, as its flags). Pure and
+//! allocation-free.
 
 /// One crypttab line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,20 +56,9 @@ impl<'a> Entry<'a> {
         })
     }
 
-    /// An option's value: `Some(b"")` for a word given alone (`discard`),
-    /// `Some(VALUE)` for `NAME=VALUE`; the last one wins.
+    /// An option's value ([`option`]).
     pub fn option(&self, name: &[u8]) -> Option<&'a [u8]> {
-        let mut found = None;
-        for o in crate::split_at_byte(self.options, b',') {
-            let (key, value) = match o.iter().position(|&c| c == b'=') {
-                Some(eq) => (o.get(..eq)?, o.get(eq + 1..)?),
-                None => (o, &b""[..]),
-            };
-            if key == name {
-                found = Some(value);
-            }
-        }
-        found
+        option(self.options, name)
     }
 
     /// How many passphrases to ask for: `tries=N` (0: no limit), 3 by
@@ -84,6 +74,20 @@ impl<'a> Entry<'a> {
     pub fn matches(&self, devname: &[u8], uuid: &[u8], label: &[u8]) -> bool {
         source_matches(self.source, devname, uuid, label)
     }
+}
+
+/// An option's value in comma-separated `options`: `Some(b"")` for a
+/// word given alone (`discard`), `Some(VALUE)` for `NAME=VALUE`; the last
+/// one wins.
+pub fn option<'a>(options: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let mut found = None;
+    for o in crate::split_at_byte(options, b',') {
+        let eq = o.iter().position(|&c| c == b'=').unwrap_or(o.len());
+        if o.get(..eq) == Some(name) {
+            found = Some(o.get(eq + 1..).unwrap_or(b""));
+        }
+    }
+    found
 }
 
 /// Whether a `source` (crypttab's second field, or the device part of
@@ -123,14 +127,8 @@ pub const OPEN_FLAGS: [(&[u8], &[u8]); 9] = [
 /// `rd.luks.options=`) asks for: `f(flag, value)`, the value empty for a
 /// plain flag.
 pub fn open_flags<'a>(options: &'a [u8], f: &mut dyn FnMut(&'static [u8], &'a [u8])) {
-    let e = Entry {
-        target: b"",
-        source: b"",
-        key: None,
-        options,
-    };
-    for (option, flag) in OPEN_FLAGS {
-        if let Some(value) = e.option(option) {
+    for (name, flag) in OPEN_FLAGS {
+        if let Some(value) = option(options, name) {
             f(flag, value);
         }
     }

@@ -1,39 +1,42 @@
 //! LUKS containers (LUKS1 and LUKS2), opened by the image's real
 //! `cryptsetup` ([`CRYPTSETUP`], [`crate::tools`]) as `/dev/mapper/NAME`.
 //!
-//! Which containers, and their names, as the tools people know decide it:
-//! - the image's `/etc/crypttab` (the entries mkmodboot took from the
-//!   build machine's, as Debian's cryptroot hook takes them): its line
-//!   whose source names the device gives the name, key file and options;
-//! - `rd.luks.name=UUID=NAME` (systemd's), `rd.luks.uuid=UUID` (dracut's:
-//!   named `luks-UUID`), Arch's `cryptdevice=DEVICE:NAME[:OPTIONS]`;
-//! - with none of those, every LUKS device, as `luks-UUID` (dracut's
-//!   generic images); `rd.luks=0` opens none.
+//! Which containers, their names, keys and options come from the command
+//! line, in the spellings of systemd and dracut, which the image's own
+//! parameters join ([`crate::files::read_cmdline`]: mkmodboot writes there
+//! what the build machine's `/etc/crypttab` says of the devices the root
+//! needs, as dracut's host-only images do):
+//! - `rd.luks.name=UUID=NAME` names a device (the UUID may be written
+//!   `luks-UUID`); `rd.luks.uuid=UUID` asks for one, named `luks-UUID`;
+//!   Arch's `cryptdevice=DEVICE:NAME[:OPTIONS]`, DEVICE in any form
+//!   `root=` takes; with none of these, every LUKS device opens, as
+//!   `luks-UUID` (dracut's generic images); `rd.luks=0` opens none;
+//! - `rd.luks.key=UUID=PATH` (or `PATH` for every device, dracut's
+//!   `PATH:KEYDEV` read as `PATH`): a key file in the image;
+//! - `rd.luks.options=UUID=OPTIONS` (or `OPTIONS` for every device):
+//!   crypttab's options, those dm-crypt takes passed to cryptsetup
+//!   ([`modboot::crypttab::OPEN_FLAGS`]), and `tries=`.
 //!
-//! The key: the crypttab line's key file, else `rd.luks.key=PATH` (a file
-//! in the image), else a passphrase. A passphrase that opened one device
-//! is tried on the next before anyone is asked again; otherwise the
-//! console asks `Please unlock disk NAME (/dev/DEVICE):` with echo off, up
-//! to `tries=` times (3 by default, 0 for no limit) before the boot gives
-//! up (the failure policy). The passphrase goes to cryptsetup on a pipe
-//! (`--key-file=-`), exactly as typed, without the newline. Crypttab's
-//! options that dm-crypt takes become cryptsetup's flags
-//! ([`modboot::crypttab::OPEN_FLAGS`]), as do `rd.luks.options=`.
+//! The key: the key file, then the passphrase that opened the device
+//! before (one passphrase is tried on every device before anyone is asked
+//! again), then the console: `Please unlock disk NAME (/dev/DEVICE):`,
+//! echo off, up to `tries=` times (3 by default, 0 for no limit); then the
+//! boot gives up (the failure policy). A passphrase goes to cryptsetup on
+//! a pipe (`--key-file=-`), exactly as typed, without the newline.
 
 use crate::kmsg::B;
 use crate::modload::Loader;
 use crate::tools::{self, Argv};
 use crate::{clock, files, sys};
 use core::ffi::CStr;
-use modboot::blkid::Superblock;
-use modboot::cmdline;
+use modboot::blkid::{Superblock, Uuid};
+use modboot::cmdline::{self, Params};
 use modboot::crypttab;
+use modboot::rootdev::RootDev;
 use rustix::io::Errno;
 
 /// Where mkmodboot packs cryptsetup.
 pub const CRYPTSETUP: &CStr = c"/sbin/cryptsetup";
-const CRYPTTAB: &[u8] = b"/etc/crypttab";
-const CRYPTTAB_MAX: usize = 4096;
 /// Longest passphrase read (cryptsetup's own limit is 512 characters).
 const PASS_MAX: usize = 512;
 /// cryptsetup's exit status for a key that opens no key slot.
@@ -43,88 +46,87 @@ const WRONG_KEY: u32 = 2;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Opened,
-    /// Not opened, and said why (not listed, no cryptsetup): the boot goes on.
+    /// Not opened, and said why: the boot goes on.
     Left,
     /// Every try failed: the boot cannot go on.
     Failed,
 }
 
-/// The image's crypttab and the last passphrase that opened a device.
+/// The passphrase that last opened a device.
 pub struct Crypt {
-    crypttab: [u8; CRYPTTAB_MAX],
-    crypttab_len: usize,
-    /// Whether the crypttab names any device: then only those open.
-    has_entries: bool,
     pass: [u8; PASS_MAX],
     /// 0: no passphrase has opened a device yet.
     pass_len: usize,
 }
 
-/// One device to open: its path, the mapping's name, the options.
+/// One device to open: its path, the mapping's name, its options.
 struct Target<'a> {
     path: &'a [u8],
     name: &'a [u8],
     options: &'a [u8],
-    all_options: &'a [u8],
 }
 
 impl Crypt {
-    /// Read the image's `/etc/crypttab`, if it has one.
     pub fn new() -> Crypt {
-        let mut c = Crypt {
-            crypttab: [0; CRYPTTAB_MAX],
-            crypttab_len: 0,
-            has_entries: false,
+        Crypt {
             pass: [0; PASS_MAX],
             pass_len: 0,
-        };
-        c.crypttab_len = files::read(CRYPTTAB, &mut c.crypttab).map_or(0, <[u8]>::len);
-        let has = crypttab::entries(c.crypttab.get(..c.crypttab_len).unwrap_or(&[])).next();
-        c.has_entries = has.is_some();
-        c
+        }
     }
 
-    /// Open the LUKS device `/dev/DEV` whose header is `sb`. `asked_ns`
-    /// grows by the time spent waiting for someone to type.
+    /// Open the LUKS device `/dev/DEV`, number `devno`, whose header is
+    /// `sb`. `asked_ns` grows by the time spent waiting for someone to type.
     #[inline(never)]
     pub fn open(
         &mut self,
         cmdline: &[u8],
         dev: &[u8],
+        devno: (u32, u32),
         sb: &Superblock<'_>,
         loader: Option<&mut Loader<'_>>,
         asked_ns: &mut u64,
     ) -> Outcome {
         let mut uuid_buf = [0u8; 36];
-        let n = sb.uuid.map_or(0, |u| u.format(&mut uuid_buf));
-        let uuid = uuid_buf.get(..n).unwrap_or(&[]);
+        let uuid = sb.uuid.unwrap_or(Uuid::Bytes([0; 16]));
+        let n = uuid.format(&mut uuid_buf);
+        let uuid_text = uuid_buf.get(..n).unwrap_or(&[]);
         let mut path_buf = [0u8; 80];
         let path = files::join(&mut path_buf, &[b"/dev/", dev]).unwrap_or(b"");
-        let tab = self.crypttab.get(..self.crypttab_len).unwrap_or(&[]);
-        let entry = crypttab::entries(tab)
-            .map(|(_, e)| e)
-            .find(|e| e.matches(dev, uuid, sb.label));
-        let mut name_buf = [0u8; 48];
-        let (listed, name, options) = match entry {
-            Some(e) => (true, e.target, e.options),
-            None => from_cmdline(cmdline, dev, uuid, sb.label, &mut name_buf),
-        };
-        // Only what is named, once anything is; everything otherwise.
-        const NAMING: &[&[u8]] = &[b"rd.luks.uuid", b"rd.luks.name", b"cryptdevice"];
-        let selective = self.has_entries || cmdline::list(cmdline, NAMING).next().is_some();
-        let why = if cmdline::value(cmdline, b"rd.luks") == Some(b"0") {
-            "rd.luks=0"
-        } else if selective && !listed {
-            "not in the image's crypttab, rd.luks.uuid=, rd.luks.name= or cryptdevice="
-        } else if !tools::has(CRYPTSETUP) {
-            "this image has no /sbin/cryptsetup (mkmodboot packs it for a root on LUKS, or with layers=luks)"
-        } else {
-            ""
-        };
-        if !why.is_empty() {
-            warn!("not opening LUKS device {} (UUID={}): {}", B(path), B(uuid), why);
+        let mut name = for_device(cmdline, b"rd.luks.name", &uuid, false);
+        let mut options = for_device(cmdline, b"rd.luks.options", &uuid, true).unwrap_or(b"");
+        // cryptdevice=DEVICE:NAME[:OPTIONS]
+        if let Some(v) = cmdline::value(cmdline, b"cryptdevice") {
+            let mut parts = v.splitn(3, |&c| c == b':');
+            let source = RootDev::parse(parts.next().unwrap_or(b""));
+            if source.is_some_and(|s| s.is_device(dev, Some(devno)) || s.is_filesystem(sb)) {
+                name = parts.next();
+                options = parts.next().unwrap_or(b"");
+            }
+        }
+        let listed = name.is_some() || for_device(cmdline, b"rd.luks.uuid", &uuid, false).is_some();
+        let selective = [&b"rd.luks.uuid"[..], b"rd.luks.name", b"cryptdevice"]
+            .into_iter()
+            .any(|k| cmdline::value(cmdline, k).is_some());
+        let off = cmdline::value(cmdline, b"rd.luks") == Some(b"0");
+        if off || (selective && !listed) || !tools::has(CRYPTSETUP) {
+            warn!(
+                "not opening LUKS device {} (UUID={}): {}",
+                B(path),
+                B(uuid_text),
+                if off {
+                    "rd.luks=0"
+                } else if !listed {
+                    "the command line names other devices"
+                } else {
+                    "the image has no /sbin/cryptsetup"
+                }
+            );
             return Outcome::Left;
         }
+        let mut name_buf = [0u8; 48];
+        let name = name.unwrap_or_else(|| {
+            files::join(&mut name_buf, &[b"luks-", uuid_text]).unwrap_or(b"")
+        });
         if let Some(l) = loader {
             l.request(b"dm_crypt");
             l.wait_named();
@@ -133,50 +135,64 @@ impl Crypt {
             path,
             name,
             options,
-            all_options: cmdline::value(cmdline, b"rd.luks.options").unwrap_or(b""),
         };
-        let key_file = entry.and_then(|e| e.key).or_else(|| {
-            cmdline::value(cmdline, b"rd.luks.key").and_then(|k| k.split(|&c| c == b':').next())
-        });
-        if let Some(key) = key_file {
-            match cryptsetup(&t, key, b"") {
-                Ok(0) => return opened(&t, "its key file"),
-                r => say(&t, "with its key file: asking for a passphrase", r),
-            }
-        }
-        if self.pass_len > 0 {
-            let pass = self.pass.get(..self.pass_len).unwrap_or(&[]);
-            if cryptsetup(&t, b"-", pass) == Ok(0) {
-                return opened(&t, "the passphrase given before");
-            }
-        }
-        let tries = entry.map_or(3, |e| e.tries());
+        let key_file = for_device(cmdline, b"rd.luks.key", &uuid, true)
+            .and_then(|k| k.split(|&c| c == b':').next());
+        let tries = crypttab::option(options, b"tries")
+            .and_then(cmdline::parse_u32)
+            .unwrap_or(3);
+        // Its key file, then the passphrase that opened the last device,
+        // then what the console gives, `tries` times.
         let mut wrong = 0;
-        while tries == 0 || wrong < tries {
-            let mut pass = [0u8; PASS_MAX];
-            let asked = clock::now();
-            let typed = ask(&t, &mut pass);
-            *asked_ns += clock::since(asked);
-            let r = match typed {
-                Ok(typed) => cryptsetup(&t, b"-", typed).map(|s| (s, typed)),
-                Err(e) => Err(e),
-            };
-            match r {
-                Ok((0, typed)) => {
-                    if let Some(p) = self.pass.get_mut(..typed.len()) {
-                        p.copy_from_slice(typed);
-                        self.pass_len = typed.len();
+        for attempt in 0u32.. {
+            let mut typed = [0u8; PASS_MAX];
+            let (key, input): (&[u8], &[u8]) = match attempt {
+                0 => match key_file {
+                    Some(k) => (k, b""),
+                    None => continue,
+                },
+                1 if self.pass_len == 0 => continue,
+                1 => (b"-", self.pass.get(..self.pass_len).unwrap_or(&[])),
+                _ if tries > 0 && wrong >= tries => break,
+                _ => {
+                    let asked = clock::now();
+                    let read = ask(&t, &mut typed);
+                    *asked_ns += clock::since(asked);
+                    match read {
+                        Ok(p) => (b"-", p),
+                        Err(e) => {
+                            say(&t, "no passphrase from the console", Err(e));
+                            return Outcome::Failed;
+                        }
                     }
-                    return opened(&t, "the passphrase");
                 }
-                Ok((WRONG_KEY, _)) => {
-                    wrong += 1;
-                    say(&t, "with this passphrase", Ok(WRONG_KEY));
+            };
+            let how = ["its key file", "the passphrase given before", "the passphrase typed"];
+            let how = *how.get(attempt as usize).unwrap_or(&how[2]);
+            let n = input.len();
+            match cryptsetup(&t, key, input) {
+                Ok(0) => {
+                    info!(
+                        "opened LUKS device {} as /dev/mapper/{} with {}",
+                        B(t.path),
+                        B(t.name),
+                        how
+                    );
+                    if attempt > 1 {
+                        self.pass_len = n;
+                        self.pass = typed;
+                    }
+                    return Outcome::Opened;
                 }
-                r => {
-                    say(&t, "with a passphrase from the console", r.map(|(s, _)| s));
+                Ok(WRONG_KEY) if attempt > 1 => wrong += 1,
+                r if attempt > 1 => {
+                    say(&t, how, r);
                     return Outcome::Failed;
                 }
+                _ => {}
+            }
+            if attempt != 1 {
+                say(&t, how, Ok(WRONG_KEY));
             }
         }
         error!(
@@ -190,49 +206,25 @@ impl Crypt {
     }
 }
 
-/// The name of a LUKS device that no crypttab line names, from the
-/// command line: whether it lists the device, the name, and the options
-/// (`cryptdevice=`'s third part).
-#[inline(never)]
-fn from_cmdline<'c>(
-    cmdline: &'c [u8],
-    dev: &[u8],
-    uuid: &[u8],
-    label: &[u8],
-    buf: &'c mut [u8; 48],
-) -> (bool, &'c [u8], &'c [u8]) {
-    // cryptdevice=DEVICE:NAME[:OPTIONS], DEVICE maybe UUID=...
-    if let Some(v) = cmdline::value(cmdline, b"cryptdevice") {
-        let mut parts = v.splitn(3, |&c| c == b':');
-        let (source, name) = (parts.next().unwrap_or(b""), parts.next());
-        if let Some(name) = name.filter(|_| crypttab::source_matches(source, dev, uuid, label)) {
-            return (true, name, parts.next().unwrap_or(b""));
+/// The last `KEY=UUID=VALUE` (or `KEY=UUID`: an empty value) for the
+/// device with this UUID (written as blkid prints it, or `luks-UUID`);
+/// with `global`, else the last `KEY=VALUE` that names no device (a
+/// value whose part before `=` is no UUID).
+fn for_device<'c>(cmdline: &'c [u8], key: &[u8], uuid: &Uuid, global: bool) -> Option<&'c [u8]> {
+    let mut found = None;
+    let mut fallback = None;
+    for p in Params::new(cmdline).filter(|p| p.key == key) {
+        let v = p.value.unwrap_or(b"");
+        let eq = v.iter().position(|&c| c == b'=').unwrap_or(v.len());
+        let (id, value) = (v.get(..eq).unwrap_or(b""), v.get(eq + 1..).unwrap_or(b""));
+        let id = id.strip_prefix(b"luks-").unwrap_or(id);
+        if uuid.matches(id) {
+            found = Some(value);
+        } else if id.len() != 36 {
+            fallback = Some(v);
         }
     }
-    let mut listed = false;
-    // rd.luks.name=UUID=NAME; rd.luks.uuid=UUID (maybe luks-UUID).
-    const KEYS: [&[&[u8]]; 2] = [&[b"rd.luks.name"], &[b"rd.luks.uuid"]];
-    for (i, key) in KEYS.into_iter().enumerate() {
-        for v in cmdline::list(cmdline, key) {
-            let eq = v.iter().position(|&c| c == b'=').unwrap_or(v.len());
-            let id = v.get(..eq).unwrap_or(b"");
-            let id = id.strip_prefix(b"luks-").unwrap_or(id);
-            if id.is_empty() || !id.eq_ignore_ascii_case(uuid) {
-                continue;
-            }
-            if i == 0 {
-                return (true, v.get(eq + 1..).unwrap_or(b""), b"");
-            }
-            listed = true;
-        }
-    }
-    let n = files::join(buf, &[b"luks-", uuid]).map_or(0, <[u8]>::len);
-    (listed, buf.get(..n).unwrap_or(&[]), b"")
-}
-
-fn opened(t: &Target<'_>, with: &str) -> Outcome {
-    info!("opened LUKS device {} as /dev/mapper/{} with {}", B(t.path), B(t.name), with);
-    Outcome::Opened
+    found.or(fallback.filter(|_| global))
 }
 
 /// The line for a try that did not open the device.
@@ -243,7 +235,7 @@ fn say(t: &Target<'_>, how: &str, r: Result<u32, Errno>) {
         Err(e) => (0, Some(e)),
     };
     warn!(
-        "cannot open LUKS device {} as {} {}: cryptsetup exit status {} {}",
+        "cannot open LUKS device {} as {} with {}: cryptsetup exit status {} {}",
         B(t.path),
         B(t.name),
         how,
@@ -258,11 +250,9 @@ fn say(t: &Target<'_>, how: &str, r: Result<u32, Errno>) {
 fn cryptsetup(t: &Target<'_>, key: &[u8], input: &[u8]) -> Result<u32, Errno> {
     let mut argv = Argv::new(CRYPTSETUP);
     argv.push(&[b"open"]);
-    for o in [t.options, t.all_options] {
-        crypttab::open_flags(o, &mut |flag, value| {
-            argv.push(&[flag, if value.is_empty() { b"" } else { b"=" }, value]);
-        });
-    }
+    crypttab::open_flags(t.options, &mut |flag, value| {
+        argv.push(&[flag, if value.is_empty() { b"" } else { b"=" }, value]);
+    });
     argv.push(&[b"--key-file=", key]).push(&[t.path]).push(&[t.name]);
     tools::run(&argv, input)
 }

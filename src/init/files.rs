@@ -49,23 +49,39 @@ pub fn cstr<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     CStr::from_bytes_with_nul(buf.get(..=s.len())?).ok()
 }
 
-/// Read `/proc/cmdline`; a command line too long for the buffer is cut, and
-/// said so; one that cannot be read is empty, and said so.
+/// The image's own command line: parameters mkmodboot wrote for the
+/// layers the root needs (`rd.luks.*`, `rd.lvm.*`, `rd.md.*`), as dracut's
+/// host-only images keep theirs in `/etc/cmdline.d`.
+pub const IMAGE_CMDLINE: &[u8] = b"/etc/cmdline.d/modboot.conf";
+
+/// The command line: the image's own ([`IMAGE_CMDLINE`]), then
+/// `/proc/cmdline`, whose parameters come later and so win. A command line
+/// too long for the buffer is cut, and said so; one that cannot be read is
+/// empty, and said so.
 #[inline(never)]
 pub fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
-    match read(b"/proc/cmdline", buf) {
+    let (image, kernel) = buf.split_at_mut(CMDLINE_MAX / 2);
+    let mut n = read(IMAGE_CMDLINE, image).map_or(0, <[u8]>::len);
+    // Newlines separate parameters as spaces do.
+    if let Some(end) = image.get_mut(n) {
+        *end = b' ';
+        n += 1;
+    }
+    match read(b"/proc/cmdline", kernel) {
         Ok(s) => {
-            if s.len() == CMDLINE_MAX {
-                warn!("kernel command line cut at {} bytes", CMDLINE_MAX);
+            if s.len() == CMDLINE_MAX / 2 {
+                warn!("kernel command line cut at {} bytes", CMDLINE_MAX / 2);
             }
-            s
+            let len = s.len();
+            buf.copy_within(CMDLINE_MAX / 2..CMDLINE_MAX / 2 + len, n);
+            buf.get(..n + len).unwrap_or(&[])
         }
         Err(e) => {
             error!(
                 "cannot read /proc/cmdline: {}; using defaults",
                 crate::kmsg::E(e)
             );
-            &[]
+            buf.get(..n).unwrap_or(&[])
         }
     }
 }

@@ -1,10 +1,10 @@
 //! LVM physical volumes: when one appears, the image's real `lvm`
 //! ([`LVM`]) activates the volumes the boot asks for, as dracut's lvm
-//! module does: `rd.lvm.lv=VG/LV` and `rd.lvm.vg=VG` (those), else the
-//! group `root=` names (`/dev/VG/LV`, `/dev/mapper/VG-LV`, split as
-//! `dmsetup splitname` splits it, [`modboot::dmname`]), else every group;
-//! `rd.lvm=0` activates none. Activation runs again for each new physical
-//! volume, so a group whose last volume comes later is completed then.
+//! module does: `rd.lvm.lv=VG/LV` and `rd.lvm.vg=VG` (those: mkmodboot
+//! writes the root's into the image's own command line), else every
+//! group; `rd.lvm=0` activates none. Activation runs again for each new
+//! physical volume, so a group whose last volume comes later is completed
+//! then.
 //!
 //! There is no udev here: lvm is told not to wait for it, and creates the
 //! `/dev/mapper/VG-LV` nodes and `/dev/VG/LV` links itself.
@@ -22,22 +22,15 @@ const NO_UDEV: &[u8] = b"devices{obtain_device_list_from_udev=0} \
 /// Activate what the boot asks for, a new physical volume having appeared.
 /// False when lvm could not (said).
 #[inline(never)]
-pub fn activate(cmdline: &[u8], root: Option<&[u8]>) -> bool {
+pub fn activate(cmdline: &[u8]) -> bool {
     const NAMED: &[&[u8]] = &[b"rd.lvm.lv", b"rd.lvm.vg"];
-    let mut vg = [0u8; 128];
-    let root_vg = root.and_then(|r| modboot::dmname::root_vg(r, &mut vg));
-    let named = cmdline::list(cmdline, NAMED).next().is_some() || root_vg.is_some();
     // lvchange takes groups (all their volumes) and VG/LV alike.
+    let named = cmdline::list(cmdline, NAMED).next().is_some();
     let mut argv = Argv::new(LVM);
     argv.push(&[if named { b"lvchange" } else { b"vgchange" }]);
     argv.push(&[b"-ay"]).push(&[b"--sysinit"]).push(&[b"--config"]).push(&[NO_UDEV]);
     for name in cmdline::list(cmdline, NAMED) {
         argv.push(&[name]);
-    }
-    if cmdline::list(cmdline, NAMED).next().is_none() {
-        if let Some(vg) = root_vg {
-            argv.push(&[vg]);
-        }
     }
     tools::run_said(&argv)
 }

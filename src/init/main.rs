@@ -117,7 +117,7 @@ pub fn main(args: sys::Args) -> ! {
         });
     }
 
-    let mut stack = stack::Stack::new(cmdline, bp.root);
+    let mut stack = stack::Stack::new(cmdline);
     let found = root::find(&bp, loader.as_mut(), uevents.as_ref(), &mut stack);
     drop(uevents);
     let found_at = clock::now();

@@ -19,7 +19,6 @@ const SEEN_MAX: usize = 64;
 /// What the layers have done during one boot.
 pub struct Stack<'c> {
     cmdline: &'c [u8],
-    root: Option<&'c [u8]>,
     crypt: Crypt,
     /// Device numbers of the containers already handed to their layer.
     seen: [(u32, u32); SEEN_MAX],
@@ -37,10 +36,9 @@ pub struct Stack<'c> {
 }
 
 impl<'c> Stack<'c> {
-    pub fn new(cmdline: &'c [u8], root: Option<&'c [u8]>) -> Self {
+    pub fn new(cmdline: &'c [u8]) -> Self {
         Stack {
             cmdline,
-            root,
             crypt: Crypt::new(),
             seen: [(0, 0); SEEN_MAX],
             seen_len: 0,
@@ -75,14 +73,9 @@ impl<'c> Stack<'c> {
         }
         let ok = match layer {
             Layer::Luks => {
-                match self.crypt.open(self.cmdline, dev, sb, loader, &mut self.asked_ns) {
-                    crypt::Outcome::Opened => true,
-                    crypt::Outcome::Left => false,
-                    crypt::Outcome::Failed => {
-                        self.failed = true;
-                        false
-                    }
-                }
+                let r = self.crypt.open(self.cmdline, dev, devno, sb, loader, &mut self.asked_ns);
+                self.failed |= r == crypt::Outcome::Failed;
+                r == crypt::Outcome::Opened
             }
             Layer::Lvm => {
                 if cmdline::value(self.cmdline, b"rd.lvm") == Some(b"0") {
@@ -92,7 +85,7 @@ impl<'c> Stack<'c> {
                     l.request(b"dm_mod");
                     l.wait_named();
                 }
-                lvm::activate(self.cmdline, self.root)
+                lvm::activate(self.cmdline)
             }
             Layer::Md => {
                 let mut uuid = [0u8; 36];
