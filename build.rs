@@ -15,6 +15,8 @@
 
 #![allow(dead_code)]
 
+#[path = "src/blkid.rs"]
+mod blkid;
 #[path = "src/blob.rs"]
 mod blob;
 #[path = "src/cmdline.rs"]

@@ -135,12 +135,26 @@ impl Uuid {
         n
     }
 
-    /// Whether `text` (from `root=UUID=...`) names this UUID; letter case
-    /// does not matter, as in the kernel's own `PARTUUID=` matching.
+    /// Whether `text` (from `root=UUID=...`, `rd.md.uuid=`...) names this
+    /// UUID: the same digits in the same order; letter case does not
+    /// matter, as in the kernel's own `PARTUUID=` matching, nor do the
+    /// separators (mdadm writes an array's UUID `01234567:89abcdef:...`).
     pub fn matches(&self, text: &[u8]) -> bool {
         let mut buf = [0u8; 36];
         let n = self.format(&mut buf);
-        buf.get(..n).is_some_and(|f| f.eq_ignore_ascii_case(text))
+        let digits = |s: &[u8]| -> ([u8; 36], usize) {
+            let mut d = [0u8; 36];
+            let mut n = 0;
+            for &c in s.iter().filter(|&&c| c != b'-' && c != b':') {
+                match d.get_mut(n) {
+                    Some(slot) => *slot = c.to_ascii_lowercase(),
+                    None => return (d, 37),
+                }
+                n += 1;
+            }
+            (d, n)
+        };
+        n > 0 && digits(buf.get(..n).unwrap_or(&[])) == digits(text)
     }
 }
 
@@ -635,6 +649,12 @@ mod tests {
         assert_eq!(text(Uuid::Fat(0x1234_abcd)), "1234-ABCD");
         assert_eq!(text(Uuid::Mbr(0x1234_abcd, 1)), "1234abcd-01");
         assert!(Uuid::Fat(0x1234_abcd).matches(b"1234-abcd"));
+        // mdadm's spelling of an array's UUID.
+        let md = Uuid::Bytes(b);
+        assert!(md.matches(b"00112233:44556677:8899AABB:CCDDEEFF"));
+        assert!(!md.matches(b"00112233:44556677:8899AABB:CCDDEEF"));
+        assert!(!md.matches(b"00112233-4455-6677-8899-aabbccddeeff0"));
+        assert!(!md.matches(b""));
     }
 
     /// md superblocks as mdadm lays them out (`super1.c`, `super0.c`):

@@ -386,6 +386,37 @@ pub fn value<'a>(cmdline: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
         .map(|p| p.value.unwrap_or(b""))
 }
 
+/// The last `KEY=UUID=VALUE` (or `KEY=UUID`: an empty value) whose UUID
+/// names `uuid` (any spelling [`Uuid::matches`] takes, or `luks-UUID` as
+/// dracut writes it) — systemd's `rd.luks.name=`, `rd.luks.key=`,
+/// `rd.luks.options=`, dracut's `rd.luks.uuid=`, `rd.md.uuid=`; with
+/// `global`, else the last `KEY=VALUE` whose part before a `=` is no UUID
+/// at all (shorter than 32 characters): the value for every device.
+///
+/// [`Uuid::matches`]: crate::blkid::Uuid::matches
+#[inline(never)]
+pub fn for_uuid<'a>(
+    cmdline: &'a [u8],
+    key: &[u8],
+    uuid: &crate::blkid::Uuid,
+    global: bool,
+) -> Option<&'a [u8]> {
+    let mut found = None;
+    let mut fallback = None;
+    for p in Params::new(cmdline).filter(|p| p.key == key) {
+        let v = p.value.unwrap_or(b"");
+        let eq = v.iter().position(|&c| c == b'=').unwrap_or(v.len());
+        let id = v.get(..eq).unwrap_or(b"");
+        let id = id.strip_prefix(b"luks-").unwrap_or(id);
+        if uuid.matches(id) {
+            found = Some(v.get(eq + 1..).unwrap_or(b""));
+        } else if id.len() < 32 && global {
+            fallback = Some(v);
+        }
+    }
+    found.or(fallback)
+}
+
 /// A decimal number, as `rootdelay=` takes; `None` for anything else.
 pub fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() {
@@ -435,6 +466,41 @@ mod tests {
     extern crate std;
     use super::*;
     use std::vec::Vec;
+
+    #[test]
+    fn values() {
+        let c = b"rd.luks=1 rd.luks.key=/k root=/dev/vda rd.luks=0 \"rd.luks.options=discard\" rd.lvm";
+        assert_eq!(value(c, b"rd.luks"), Some(&b"0"[..]));
+        assert_eq!(value(c, b"rd.luks.key"), Some(&b"/k"[..]));
+        assert_eq!(value(c, b"rd.luks.options"), Some(&b"discard"[..]));
+        assert_eq!(value(c, b"rd.lvm"), Some(&b""[..]));
+        assert_eq!(value(c, b"rd.md"), None);
+    }
+
+    #[test]
+    fn values_for_a_uuid() {
+        use crate::blkid::Uuid;
+        use std::format;
+        let u = Uuid::Bytes(core::array::from_fn(|i| i as u8 * 0x11));
+        let text = "00112233-4455-6677-8899-aabbccddeeff";
+        let c = format!(
+            "rd.luks.name={text}=root rd.luks.key=/all.key rd.luks.key=luks-{text}=/root.key \
+             rd.luks.options=discard rd.luks.options=ffffffff-4455-6677-8899-aabbccddeeff=ro \
+             rd.luks.uuid=luks-{} rd.md.uuid=00112233:44556677:8899aabb:ccddeeff",
+            text.to_uppercase()
+        );
+        let c = c.as_bytes();
+        let f = |key: &str, global| for_uuid(c, key.as_bytes(), &u, global);
+        assert_eq!(f("rd.luks.name", false), Some(&b"root"[..]));
+        assert_eq!(f("rd.luks.key", true), Some(&b"/root.key"[..]));
+        assert_eq!(f("rd.luks.options", true), Some(&b"discard"[..]));
+        assert_eq!(f("rd.luks.options", false), None);
+        assert_eq!(f("rd.luks.uuid", false), Some(&b""[..]));
+        assert_eq!(f("rd.md.uuid", false), Some(&b""[..]));
+        let other = Uuid::Bytes([0xff; 16]);
+        assert_eq!(for_uuid(c, b"rd.luks.key", &other, true), Some(&b"/all.key"[..]));
+        assert_eq!(for_uuid(c, b"rd.luks.name", &other, true), None);
+    }
 
     fn split(s: &str) -> Vec<(String, Option<String>)> {
         Params::new(s.as_bytes())

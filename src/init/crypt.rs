@@ -30,7 +30,7 @@ use crate::tools::{self, Argv};
 use crate::{clock, files, sys};
 use core::ffi::CStr;
 use modboot::blkid::{Superblock, Uuid};
-use modboot::cmdline::{self, Params};
+use modboot::cmdline;
 use modboot::crypttab;
 use modboot::rootdev::RootDev;
 use rustix::io::Errno;
@@ -92,8 +92,8 @@ impl Crypt {
         let uuid_text = uuid_buf.get(..n).unwrap_or(&[]);
         let mut path_buf = [0u8; 80];
         let path = files::join(&mut path_buf, &[b"/dev/", dev]).unwrap_or(b"");
-        let mut name = for_device(cmdline, b"rd.luks.name", &uuid, false);
-        let mut options = for_device(cmdline, b"rd.luks.options", &uuid, true).unwrap_or(b"");
+        let mut name = cmdline::for_uuid(cmdline, b"rd.luks.name", &uuid, false);
+        let mut options = cmdline::for_uuid(cmdline, b"rd.luks.options", &uuid, true).unwrap_or(b"");
         // cryptdevice=DEVICE:NAME[:OPTIONS]
         if let Some(v) = cmdline::value(cmdline, b"cryptdevice") {
             let mut parts = v.splitn(3, |&c| c == b':');
@@ -103,7 +103,7 @@ impl Crypt {
                 options = parts.next().unwrap_or(b"");
             }
         }
-        let listed = name.is_some() || for_device(cmdline, b"rd.luks.uuid", &uuid, false).is_some();
+        let listed = name.is_some() || cmdline::for_uuid(cmdline, b"rd.luks.uuid", &uuid, false).is_some();
         let selective = [&b"rd.luks.uuid"[..], b"rd.luks.name", b"cryptdevice"]
             .into_iter()
             .any(|k| cmdline::value(cmdline, k).is_some());
@@ -136,7 +136,7 @@ impl Crypt {
             name,
             options,
         };
-        let key_file = for_device(cmdline, b"rd.luks.key", &uuid, true)
+        let key_file = cmdline::for_uuid(cmdline, b"rd.luks.key", &uuid, true)
             .and_then(|k| k.split(|&c| c == b':').next());
         let tries = crypttab::option(options, b"tries")
             .and_then(cmdline::parse_u32)
@@ -204,27 +204,6 @@ impl Crypt {
         );
         Outcome::Failed
     }
-}
-
-/// The last `KEY=UUID=VALUE` (or `KEY=UUID`: an empty value) for the
-/// device with this UUID (written as blkid prints it, or `luks-UUID`);
-/// with `global`, else the last `KEY=VALUE` that names no device (a
-/// value whose part before `=` is no UUID).
-fn for_device<'c>(cmdline: &'c [u8], key: &[u8], uuid: &Uuid, global: bool) -> Option<&'c [u8]> {
-    let mut found = None;
-    let mut fallback = None;
-    for p in Params::new(cmdline).filter(|p| p.key == key) {
-        let v = p.value.unwrap_or(b"");
-        let eq = v.iter().position(|&c| c == b'=').unwrap_or(v.len());
-        let (id, value) = (v.get(..eq).unwrap_or(b""), v.get(eq + 1..).unwrap_or(b""));
-        let id = id.strip_prefix(b"luks-").unwrap_or(id);
-        if uuid.matches(id) {
-            found = Some(value);
-        } else if id.len() != 36 {
-            fallback = Some(v);
-        }
-    }
-    found.or(fallback.filter(|_| global))
 }
 
 /// The line for a try that did not open the device.

@@ -12,19 +12,20 @@
 use crate::tools::{self, Argv};
 use crate::{coldplug, files};
 use core::ffi::CStr;
+use modboot::blkid::Uuid;
 use modboot::cmdline;
 use rustix::fs::{Mode, OFlags};
 
 /// Where mkmodboot packs mdadm.
 pub const MDADM: &CStr = c"/sbin/mdadm";
 
-/// Whether the boot assembles the array with UUID `uuid` (text, blkid's
-/// form): not with `rd.md=0`, and only those `rd.md.uuid=` lists if any.
-pub fn wanted(cmdline: &[u8], uuid: &[u8]) -> bool {
-    const UUIDS: &[&[u8]] = &[b"rd.md.uuid"];
+/// Whether the boot assembles the array with UUID `uuid`: not with
+/// `rd.md=0`, and only those `rd.md.uuid=` names if any.
+pub fn wanted(cmdline: &[u8], uuid: &Uuid) -> bool {
+    const KEY: &[u8] = b"rd.md.uuid";
     cmdline::value(cmdline, b"rd.md") != Some(b"0")
-        && (cmdline::list(cmdline, UUIDS).next().is_none()
-            || cmdline::list(cmdline, UUIDS).any(|w| same_uuid(w, uuid)))
+        && (cmdline::value(cmdline, KEY).is_none()
+            || cmdline::for_uuid(cmdline, KEY, uuid, false).is_some())
 }
 
 /// Add the member `/dev/DEV` to its array. False when mdadm could not
@@ -62,13 +63,4 @@ pub fn start_degraded() {
             );
         }
     });
-}
-
-/// Whether `a` and `b` are one array UUID, ignoring case and the
-/// separators (mdadm writes `xxxxxxxx:xxxxxxxx:...`, blkid `xxxxxxxx-xxxx-...`).
-fn same_uuid(a: &[u8], b: &[u8]) -> bool {
-    fn digits(s: &[u8]) -> impl Iterator<Item = u8> + '_ {
-        s.iter().filter(|c| c.is_ascii_hexdigit()).map(|c| c.to_ascii_lowercase())
-    }
-    digits(a).eq(digits(b))
 }

@@ -10,7 +10,7 @@
 use crate::crypt::{self, Crypt};
 use crate::modload::Loader;
 use crate::{lvm, md};
-use modboot::blkid::{Layer, Superblock};
+use modboot::blkid::{Layer, Superblock, Uuid};
 use modboot::cmdline;
 
 /// Containers remembered as handed to their layer.
@@ -88,9 +88,7 @@ impl<'c> Stack<'c> {
                 lvm::activate(self.cmdline)
             }
             Layer::Md => {
-                let mut uuid = [0u8; 36];
-                let n = sb.uuid.map_or(0, |u| u.format(&mut uuid));
-                if !md::wanted(self.cmdline, uuid.get(..n).unwrap_or(&[])) {
+                if !md::wanted(self.cmdline, &sb.uuid.unwrap_or(Uuid::Bytes([0; 16]))) {
                     return;
                 }
                 self.md_seen = true;
