@@ -375,15 +375,15 @@ impl<'a> Iterator for List<'a> {
     }
 }
 
-/// The value of the last `KEY=VALUE` on the command line (`Some(b"")` for
-/// a bare `KEY`), as the parameters the init reads only where it needs
+/// The value of the last `KEY=VALUE` on the command line (empty for a bare
+/// `KEY`; always a slice of `cmdline`), as the parameters the init reads only where it needs
 /// them (`rd.luks=`, `rd.lvm=`...) are looked up.
 #[inline(never)]
 pub fn value<'a>(cmdline: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     Params::new(cmdline)
         .filter(|p| p.key == key)
         .last()
-        .map(|p| p.value.unwrap_or(b""))
+        .map(|p| p.value.unwrap_or(p.key.get(p.key.len()..).unwrap_or(b"")))
 }
 
 /// The last `KEY=UUID=VALUE` (or `KEY=UUID`: an empty value) whose UUID
@@ -404,12 +404,14 @@ pub fn for_uuid<'a>(
     let mut found = None;
     let mut fallback = None;
     for p in Params::new(cmdline).filter(|p| p.key == key) {
-        let v = p.value.unwrap_or(b"");
+        // Empty values are the input's too: slices at the end of the key
+        // or value.
+        let v = p.value.unwrap_or(p.key.get(p.key.len()..).unwrap_or(b""));
         let eq = v.iter().position(|&c| c == b'=').unwrap_or(v.len());
         let id = v.get(..eq).unwrap_or(b"");
         let id = id.strip_prefix(b"luks-").unwrap_or(id);
         if uuid.matches(id) {
-            found = Some(v.get(eq + 1..).unwrap_or(b""));
+            found = Some(v.get(eq + 1..).or(v.get(eq..)).unwrap_or(b""));
         } else if id.len() < 32 && global {
             fallback = Some(v);
         }

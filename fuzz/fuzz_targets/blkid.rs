@@ -1,7 +1,9 @@
-//! `blkid::probe` and `blkid::partitions` on arbitrary device heads: no
-//! panic; what they return lies inside the input (labels, names), formats
-//! to text that matches itself, and partitions have sectors; extended boot
-//! records (read from the same bytes) never yield partitions past `last`.
+//! `blkid::probe` and `blkid::partitions` on arbitrary device heads, and
+//! the md superblock probe the init runs on a device's tail: no panic; what
+//! they return lies inside the input (labels, names), formats to text that
+//! matches itself, and partitions have sectors; a container is one a layer
+//! opens; extended boot records (read from the same bytes) never yield
+//! partitions past `last`; md's tail offsets lie inside the device.
 
 #![no_main]
 
@@ -10,13 +12,22 @@ use modboot::blkid;
 
 fuzz_target!(|data: &[u8]| {
     let inside = |s: &[u8]| s.is_empty() || data.as_ptr_range().contains(&s.as_ptr());
-    if let Some(sb) = blkid::probe(data) {
+    for sb in [blkid::probe(data), blkid::probe_md(data)].into_iter().flatten() {
         assert!(inside(sb.label));
         if let Some(u) = sb.uuid {
             let mut buf = [0u8; 36];
             let n = u.format(&mut buf);
             assert!(u.matches(&buf[..n]));
         }
+        let container = matches!(
+            sb.fstype,
+            blkid::FsType::CryptoLuks | blkid::FsType::Lvm2Member | blkid::FsType::LinuxRaidMember
+        );
+        assert_eq!(container, sb.fstype.layer().is_some());
+    }
+    let size = data.len() as u64 * 4096;
+    for at in blkid::md_tail_offsets(size).into_iter().flatten() {
+        assert!(at + 4096 <= size, "md superblock at {at} past a {size}-byte device");
     }
     // Extended boot records read from the same bytes, as from a disk
     // that holds them (a chain may loop: the walk must end anyway).

@@ -1,9 +1,9 @@
 //! The kernel command line, both ways it is read:
 //!
 //! - as the kernel splits it ([`Params`], [`BootParams::parse`],
-//!   [`cmdline::list`]): every key, value and list item is a slice of the
-//!   input, in input order, with no NUL; list items are non-empty and hold
-//!   no `,`;
+//!   [`cmdline::list`], [`cmdline::value`], [`cmdline::for_uuid`]): every
+//!   key, value and list item is a slice of the input, in input order, with
+//!   no NUL; list items are non-empty and hold no `,`;
 //! - as kmod reads module options from it ([`kcmdline::parse`]): every module
 //!   name and text piece is a slice of the input (apart from the one `"` it
 //!   may insert);
@@ -153,6 +153,19 @@ fuzz_target!(|data: &[u8]| {
         assert!(has_shell || !f.shell, "a shell the image does not have");
         if let Some(p) = f.by {
             check_param(data, &p, data.as_ptr() as usize);
+        }
+    }
+    // The layers' lookups (rd.luks.*, rd.md.uuid=): values of the input's
+    // own parameters, for a UUID the input may well spell.
+    let uuid = modboot::blkid::Uuid::Bytes(core::array::from_fn(|i| data.get(i).copied().unwrap_or(0)));
+    for key in [&b"rd.luks"[..], b"rd.luks.name", b"rd.luks.options", b"rd.md.uuid", b"cryptdevice"] {
+        if let Some(v) = cmdline::value(data, key) {
+            span(data, v, "value");
+        }
+        for global in [false, true] {
+            if let Some(v) = cmdline::for_uuid(data, key, &uuid, global) {
+                span(data, v, "value for a UUID");
+            }
         }
     }
     let keys: &[&[u8]] = &[b"modules-load", b"rd.driver.pre", b"module_blacklist"];
