@@ -23,7 +23,7 @@ pub fn choose(s: &Settings, tree: &ModTree) -> Result<select::Selection, String>
         pack.extend(select::generic_names(tree));
     }
     if s.hostonly {
-        pack.extend(hostonly::this_machine(tree, &config)?);
+        pack.extend(hostonly::this_machine(tree, &config)?.names);
     }
     let (rootfs, rootfs_default) = match &s.rootfs {
         Some(r) => (r.clone(), false),
