@@ -88,7 +88,7 @@ pub fn image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String>
         note(&format!(
             "{}: the layers' files: {}",
             out.display(),
-            packed.files.join(" ")
+            packed.describe()
         ));
     }
     layers::check_readable(out, &packed);

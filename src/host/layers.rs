@@ -422,8 +422,10 @@ fn own_root_stack() -> Result<Vec<Stacked>, String> {
 /// What [`pack`] put in the image.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Packed {
-    /// The files packed, image paths.
+    /// The files packed, image paths: tools and configuration first.
     pub files: Vec<String>,
+    /// How many of them are libraries (and the program interpreter).
+    pub libraries: usize,
     /// The crypttab entries packed (their targets).
     pub crypttab: Vec<String>,
     /// Key files packed (mode 0600): the image must not be readable by others.
@@ -470,7 +472,13 @@ pub fn pack(l: &Layers, root: &Path, archive: &mut Archive) -> Result<Packed, St
             .map_err(|e| refuse("OpenSSL's legacy provider", &e))?;
     }
     p.add_to(archive)?;
-    out.files.extend(p.files().map(|f| f.path.clone()));
+    for f in p.files() {
+        if f.role == programs::Role::Program {
+            out.files.push(f.path.clone());
+        } else {
+            out.libraries += 1;
+        }
+    }
     for (path, target) in links {
         archive.add_symlink(path, &target)?;
         out.files.push(path.to_string());
@@ -650,6 +658,20 @@ pub fn crypttab_files(
     archive.add_file(CRYPTTAB, 0o644, lines.into_bytes())?;
     out.files.push(CRYPTTAB.to_string());
     Ok(())
+}
+
+impl Packed {
+    /// One line: the tools, the number of libraries, the other files.
+    pub fn describe(&self) -> String {
+        let mut line = self.files.join(" ");
+        if self.libraries > 0 {
+            line += &format!(", {} libraries", self.libraries);
+        }
+        if !self.crypttab.is_empty() {
+            line += &format!(", crypttab entries {}", self.crypttab.join(" "));
+        }
+        line
+    }
 }
 
 /// Warn when an image holding key files can be read by others.

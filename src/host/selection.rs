@@ -147,7 +147,7 @@ pub fn choose(s: &Settings, tree: &ModTree) -> Result<(select::Selection, Layers
             .filter(|n| !sel.unknown.iter().any(|u| u == n))
             .collect();
         note(&format!(
-            "layers {}: packing {} (what the tree has of them as modules)",
+            "layers {}: packing {} (where the tree has them as modules)",
             names.join(" "),
             packed.join(" ")
         ));
