@@ -537,7 +537,7 @@ fn layers_pack_their_tools_libraries_and_modules() {
             .output()
             .expect("run ldd");
         for lib in stdout(&ldd).lines().filter_map(|l| {
-            let name = l.trim().split_whitespace().next()?;
+            let name = l.split_whitespace().next()?;
             name.starts_with("lib").then(|| format!("/{name}"))
         }) {
             assert!(has(&lib), "{tool}: {lib} not packed: {info}");
