@@ -44,6 +44,11 @@ ensure_deps() {
     command -v groff >/dev/null || pkgs+=(groff-base)
     # For tests/install.rs: the kernel-install plugin run by systemd's own.
     command -v kernel-install >/dev/null || pkgs+=(systemd)
+    # The layers' tools images pack (src/host/layers.rs, programs.rs;
+    # tests/generator.rs): the build machine's cryptsetup, lvm and mdadm.
+    command -v cryptsetup >/dev/null || [ -x /sbin/cryptsetup ] || pkgs+=(cryptsetup-bin)
+    [ -x /sbin/lvm ] || pkgs+=(lvm2)
+    [ -x /sbin/mdadm ] || pkgs+=(mdadm)
     # For src/host/codec.rs: images and modules read back by the real tools.
     command -v zstd >/dev/null || pkgs+=(zstd)
     command -v xz >/dev/null || pkgs+=(xz-utils)

@@ -109,18 +109,25 @@ pub fn source_matches(source: &[u8], devname: &[u8], uuid: &[u8], label: &[u8]) 
     source.strip_prefix(b"/dev/") == Some(devname)
 }
 
-/// The crypttab options that become `cryptsetup open` flags, and the
-/// flags. Options taking a value are given as `--flag=VALUE`.
-pub const OPEN_FLAGS: [(&[u8], &[u8]); 9] = [
-    (b"discard", b"--allow-discards"),
+/// The crypttab options that become `cryptsetup open` flags for a LUKS
+/// device, and the flags, in the order of Debian's `unlock_mapping`.
+/// Options taking a value are given as `--flag=VALUE`. The one table of
+/// this mapping: the init opens LUKS devices with it, and the host's
+/// `crypttab::Entry::open_args` adds only what other device types take
+/// (plain's `cipher=`, tcrypt's `veracrypt`, ...).
+pub const OPEN_FLAGS: [(&[u8], &[u8]); 12] = [
+    (b"header", b"--header"),
     (b"readonly", b"--readonly"),
     (b"read-only", b"--readonly"),
+    (b"discard", b"--allow-discards"),
+    (b"keyslot", b"--key-slot"),
+    (b"key-slot", b"--key-slot"),
+    (b"keyfile-size", b"--keyfile-size"),
+    (b"keyfile-offset", b"--keyfile-offset"),
     (b"same-cpu-crypt", b"--perf-same_cpu_crypt"),
     (b"submit-from-crypt-cpus", b"--perf-submit_from_crypt_cpus"),
     (b"no-read-workqueue", b"--perf-no_read_workqueue"),
     (b"no-write-workqueue", b"--perf-no_write_workqueue"),
-    (b"keyslot", b"--key-slot"),
-    (b"header", b"--header"),
 ];
 
 /// Each `cryptsetup open` flag that `options` (crypttab's, or
@@ -181,8 +188,8 @@ mod tests {
         assert_eq!(
             got,
             [
-                (&b"--allow-discards"[..], &b""[..]),
-                (b"--readonly", b""),
+                (&b"--readonly"[..], &b""[..]),
+                (b"--allow-discards", b""),
                 (b"--key-slot", b"2"),
             ]
         );

@@ -1,8 +1,9 @@
 //! mkmodboot as a machine's image generator, on Debian's real kernel trees:
 //! the images it refuses to write and what it says, atomic output on a full
 //! filesystem, the configuration file, every unknown name at once, the image
-//! compressions (read back by `inspect --image`), and the command line's
-//! exit statuses.
+//! compressions (read back by `inspect --image`), the layers under a root
+//! (LUKS, LVM, md: their modules, tools and libraries), and the command
+//! line's exit statuses.
 
 mod common;
 
@@ -487,6 +488,105 @@ fn image_compressions_and_inspect() {
         "virtio_blk",
     ]);
     refused(&o, "zstd takes levels 1 to 19, not 30");
+}
+
+/// `--layers luks,lvm,md` packs the build machine's cryptsetup, lvm and
+/// mdadm at /sbin with every library ldd names, libgcc_s and OpenSSL's
+/// legacy provider, and the layers' modules (packed, not in the boot
+/// list); `layers =` in the configuration does the same, `--no-layers`
+/// and an image that asks for none pack no tool.
+#[test]
+fn layers_pack_their_tools_libraries_and_modules() {
+    let k = common::kernel();
+    let dir = tmp("layers");
+    let init = x86_init();
+    let out = dir.join("l.img");
+    let image = |extra: &[&str]| {
+        let base = [
+            "image",
+            "--tree",
+            s(&k.tree),
+            "--init",
+            s(&init),
+            "-o",
+            s(&out),
+        ];
+        mkmodboot(&[&base[..], extra, &["virtio_blk"]].concat())
+    };
+    let e = ok(&image(&["--no-conf", "--layers", "luks,lvm,md"]));
+    assert!(
+        e.contains("layers luks lvm md: packing dm_crypt algif_skcipher dm_mod md_mod"),
+        "{e}"
+    );
+    let info = ok_stdout(&mkmodboot(&["inspect", "--image", s(&out)]));
+    assert!(info.contains("boot list: virtio_blk\n"), "{info}");
+    let files: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix('-'))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    let has = |suffix: &str| files.iter().any(|f| f.ends_with(suffix));
+    for tool in ["cryptsetup", "lvm", "mdadm"] {
+        assert!(
+            files.contains(&&*format!("sbin/{tool}")),
+            "no /sbin/{tool}: {info}"
+        );
+        // Every library ldd names for the build machine's tool.
+        let ldd = Command::new("ldd")
+            .arg(format!("/sbin/{tool}"))
+            .output()
+            .expect("run ldd");
+        for lib in stdout(&ldd).lines().filter_map(|l| {
+            let name = l.split_whitespace().next()?;
+            name.starts_with("lib").then(|| format!("/{name}"))
+        }) {
+            assert!(has(&lib), "{tool}: {lib} not packed: {info}");
+        }
+    }
+    for f in [
+        "/libgcc_s.so.1",
+        "/ossl-modules/legacy.so",
+        "/dm-crypt.ko",
+        "/algif_skcipher.ko",
+        "/xts.ko",
+        "/dm-mod.ko",
+        "/dm-snapshot.ko",
+        "/md-mod.ko",
+        "/raid1.ko",
+        "/raid456.ko",
+    ] {
+        assert!(has(f), "{f} not packed: {info}");
+    }
+    // The configuration's key; the flag over it; an unknown layer.
+    let conf = dir.join("layers.conf");
+    std::fs::write(&conf, "layers = lvm\n").unwrap();
+    ok(&image(&["--conf", s(&conf)]));
+    let info = ok_stdout(&mkmodboot(&["inspect", "--image", s(&out)]));
+    assert!(
+        info.contains(" sbin/lvm\n") && info.contains("/dm-mod.ko"),
+        "{info}"
+    );
+    assert!(
+        !info.contains("sbin/cryptsetup")
+            && !info.contains("sbin/mdadm")
+            && !info.contains("dm-crypt.ko"),
+        "{info}"
+    );
+    ok(&image(&["--conf", s(&conf), "--no-layers"]));
+    let info = ok_stdout(&mkmodboot(&["inspect", "--image", s(&out)]));
+    assert!(
+        !info.contains(" sbin/lvm\n") && !info.contains("dm-mod.ko"),
+        "{info}"
+    );
+    refused(
+        &image(&["--no-conf", "--layers", "zfs"]),
+        "--layers zfs: luks, lvm or md",
+    );
+    std::fs::write(&conf, "layers = luks raid\n").unwrap();
+    refused(
+        &image(&["--conf", s(&conf)]),
+        &format!("{}:1: layers = raid: luks, lvm or md", conf.display()),
+    );
 }
 
 fn ok_stdout(o: &Output) -> String {

@@ -85,6 +85,16 @@ struct SelectionArgs {
     /// filesystem, unless --generic, --all or --hostonly) [conf: rootfs]
     #[arg(long, value_name = "TYPE[,TYPE...]", value_delimiter = ',')]
     rootfs: Vec<String>,
+    /// Layers between the disks and the root to pack, each with its modules,
+    /// its tool (/sbin/cryptsetup, /sbin/lvm, /sbin/mdadm) and its
+    /// configuration: luks, lvm, md (default: none, but those this machine's
+    /// root is on for a generic image of one of its kernels; --hostonly adds
+    /// the root's own) [conf: layers]
+    #[arg(long, value_name = "LAYER[,LAYER...]", value_delimiter = ',')]
+    layers: Vec<String>,
+    /// No layers asked for, whatever the configuration says
+    #[arg(long, conflicts_with = "layers")]
+    no_layers: bool,
     /// modprobe.d directory or file (repeatable; kmod's order); the tree's
     /// modules.softdep is always read [conf: modprobe_d]
     #[arg(long = "config", short = 'c', value_name = "PATH")]
@@ -286,6 +296,8 @@ impl SelectionArgs {
             hostonly: self.hostonly,
             no_hostonly: self.no_hostonly,
             rootfs: self.rootfs.clone(),
+            layers: self.layers.clone(),
+            no_layers: self.no_layers,
             modprobe_d: self.modprobe_d.clone(),
             release: self.release.clone(),
             deflate: self.deflate.map(|d| match d {

@@ -9,14 +9,17 @@
 //!    machine ([`paths`]), checked for that machine ([`bootable`]), and the
 //!    image's compression checked against the kernel;
 //! 3. the archive ([`image::build`]): init, blob, modules; then the
+//!    layers' tools, configuration and keys ([`layers::pack`]), the
 //!    `--add` files, the firmware the modules ask for ([`firmware::add`]),
 //!    the rescue shell ([`rescue::pack`]);
 //! 4. early microcode before it on x86 ([`microcode::early`]), the archive
 //!    compressed ([`codec::compress`]);
-//! 5. the file replaced atomically ([`output::replace`]), the image told.
+//! 5. the file replaced atomically ([`output::replace`]), the image told
+//!    (and a warning when it holds key files others can read).
 
 use super::bootable::{self, TreeFacts};
 use super::emit::{self, BlobSpec};
+use super::layers::{self, Layers};
 use super::modtree::ModTree;
 use super::notes::note;
 use super::settings::Settings;
@@ -25,13 +28,15 @@ use crate::resolve::Resolver;
 use std::path::{Path, PathBuf};
 
 /// An image's modules: the tree they come from, what its modules say
-/// about themselves, the blob's spec, and the blob to write at
-/// `/etc/modboot.blob` (`None`: the init embeds it).
+/// about themselves, the blob's spec, the blob to write at
+/// `/etc/modboot.blob` (`None`: the init embeds it), and the layers under
+/// the root they were chosen for.
 struct Modules {
     tree: ModTree,
     facts: Option<TreeFacts>,
     spec: BlobSpec,
     blob: Option<Vec<u8>>,
+    layers: Layers,
 }
 
 /// Build the image of the tree in `dir` (or of an init with an embedded
@@ -62,6 +67,7 @@ pub fn image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String>
     bootable::check_init(&init, &init_path, machine)?;
     bootable::check_compression(&m.tree, s.compress)?;
     let mut archive = image::build(&init, &m.spec, m.blob.as_deref(), &m.tree.dir)?;
+    let packed = layers::pack(&m.layers, Path::new("/"), &mut archive)?;
     image::add_files(&mut archive, &s.add)?;
     firmware::add(&s.firmware_dir, &m.tree, &m.spec, &mut archive)?;
     if let Some(shell) = &s.rescue {
@@ -78,6 +84,14 @@ pub fn image(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String>
         &archive.to_newc(),
     )?);
     output::replace(out, &bytes)?;
+    if !packed.files.is_empty() {
+        note(&format!(
+            "{}: the layers' files: {}",
+            out.display(),
+            packed.describe()
+        ));
+    }
+    layers::check_readable(out, &packed);
     note(&format!(
         "{}: {} modules for {}, blob {}, init for {}, {} image of {} bytes",
         out.display(),
@@ -102,7 +116,7 @@ pub fn blob(s: &Settings, dir: Option<&Path>, out: &Path) -> Result<(), String> 
         .map(Path::to_path_buf)
         .unwrap_or_else(paths::running_tree);
     let (tree, _) = tree::open(&dir, s.release.as_deref())?;
-    let mut sel = selection::choose(s, &tree)?;
+    let (mut sel, _) = selection::choose(s, &tree)?;
     selection::store(s, &tree, &mut sel.spec)?;
     output::replace(out, &emit::emit_with(&sel.spec, s.deflate)?)
 }
@@ -114,7 +128,7 @@ fn selected_modules(s: &Settings, dir: Option<&Path>) -> Result<Modules, String>
         .map(Path::to_path_buf)
         .unwrap_or_else(paths::running_tree);
     let (tree, facts) = tree::open(&dir, s.release.as_deref())?;
-    let mut sel = selection::choose(s, &tree)?;
+    let (mut sel, layers) = selection::choose(s, &tree)?;
     selection::store(s, &tree, &mut sel.spec)?;
     let blob = emit::emit_with(&sel.spec, s.deflate)?;
     Ok(Modules {
@@ -122,6 +136,7 @@ fn selected_modules(s: &Settings, dir: Option<&Path>) -> Result<Modules, String>
         facts,
         spec: sel.spec,
         blob: Some(blob),
+        layers,
     })
 }
 
@@ -134,7 +149,14 @@ fn embedded_modules(
     embedded: &[u8],
     dir: Option<&Path>,
 ) -> Result<Modules, String> {
-    if !s.names.is_empty() || !s.pack.is_empty() || s.all || s.generic || s.rootfs.is_some() {
+    let layers_asked = s.layers.as_ref().is_some_and(|l| !l.is_empty());
+    if !s.names.is_empty()
+        || !s.pack.is_empty()
+        || s.all
+        || s.generic
+        || s.rootfs.is_some()
+        || layers_asked
+    {
         return Err(format!(
             "{} embeds a blob already; its modules are packed, name none here",
             init.display()
@@ -160,5 +182,6 @@ fn embedded_modules(
         facts,
         spec,
         blob: None,
+        layers: Layers::default(),
     })
 }

@@ -16,6 +16,7 @@
 //! read stops the build with the file and line.
 
 use super::modstore::{KernelDecompress, ModuleCompression};
+use crate::blkid::Layer;
 use crate::compression::Format;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,9 @@ pub struct Conf {
     pub generic: Option<bool>,
     /// Root filesystem types to pack (`rootfs`).
     pub rootfs: Option<Vec<String>>,
+    /// The layers between the disks and the root whose modules, tools and
+    /// configuration are packed (`layers`: luks, lvm, md).
+    pub layers: Option<Vec<Layer>>,
     /// The image's compression (`compress`).
     pub compress: Option<Format>,
     /// Its level (`compress_level`).
@@ -71,6 +75,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("generic", "yes or no"),
     ("rootfs", "root filesystem types to pack"),
+    ("layers", "luks, lvm, md: the layers under the root to pack"),
     ("compress", "zstd, gzip, xz or none"),
     ("compress_level", "a number"),
     (
@@ -233,6 +238,13 @@ impl Conf {
                 append,
                 words.iter().map(|w| w.to_string()).collect(),
             ),
+            "layers" => {
+                let mut items = Vec::new();
+                for w in words {
+                    items.push(super::layers::parse(w).ok_or_else(|| bad("luks, lvm or md", w))?);
+                }
+                list(&mut self.layers, append, items);
+            }
             "add" => {
                 let mut items = Vec::new();
                 for w in words {
@@ -346,6 +358,9 @@ mod tests {
             c.rootfs.as_deref(),
             Some(&["ext4".to_string(), "btrfs".into()][..])
         );
+        c.parse("c.conf", "layers = luks lvm\nlayers += md\n")
+            .unwrap();
+        assert_eq!(c.layers, Some(vec![Layer::Luks, Layer::Lvm, Layer::Md]));
         c.parse("c.conf", "modules = \n").unwrap();
         assert_eq!(c.modules, Some(vec![]));
         let mut r = Conf::default();
@@ -379,6 +394,7 @@ mod tests {
                 "f:1: modprobe_d = etc/modprobe.d: not an absolute path",
             ),
             ("add = /etc/x", "f:1: /etc/x: not PATH=SOURCE"),
+            ("layers = luks zfs", "f:1: layers = zfs: luks, lvm or md"),
             (
                 "add = ../x=/etc/x",
                 "f:1: ../x=/etc/x: the path in the image must be a plain path",

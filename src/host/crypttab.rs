@@ -460,23 +460,13 @@ impl Entry {
             .collect()
     }
 
-    /// The entry as a crypttab line (no newline), which [`parse`] reads
-    /// back as the same entry.
-    pub fn render(&self) -> String {
-        let source = match &self.source {
-            Source::Path(p) => p.clone(),
-            Source::Uuid(v) => format!("UUID={v}"),
-            Source::PartUuid(v) => format!("PARTUUID={v}"),
-            Source::Label(v) => format!("LABEL={v}"),
-            Source::PartLabel(v) => format!("PARTLABEL={v}"),
-        };
-        let key = match &self.key {
-            Key::Ask => "none".to_string(),
-            Key::File(f) => mangle(f, false),
-        };
+    /// The options Debian knows that the entry sets, each once under its
+    /// canonical name, with its value (unmangled): what [`Entry::render`]
+    /// writes and [`Entry::open_args`] reads through the core's table.
+    pub fn option_words(&self) -> Vec<(&'static str, Option<String>)> {
         let o = &self.options;
-        let mut opts: Vec<String> = Vec::new();
-        opts.extend(o.kind.map(|k| k.name().to_string()));
+        let mut words: Vec<(&'static str, Option<String>)> = Vec::new();
+        words.extend(o.kind.map(|k| (k.name(), None)));
         for (on, name) in [
             (o.discard, "discard"),
             (o.readonly, "readonly"),
@@ -495,11 +485,11 @@ impl Entry {
             (o.tcrypt_hidden, "tcrypthidden"),
         ] {
             if on {
-                opts.push(name.into());
+                words.push((name, None));
             }
         }
         if o.tries != 3 {
-            opts.push(format!("tries={}", o.tries));
+            words.push(("tries", Some(o.tries.to_string())));
         }
         let texts = [
             ("tmp", &o.tmp),
@@ -512,7 +502,7 @@ impl Entry {
         ];
         for (name, v) in texts {
             if let Some(v) = v {
-                opts.push(format!("{name}={}", mangle(v, true)));
+                words.push((name, Some(v.clone())));
             }
         }
         let numbers = [
@@ -526,9 +516,34 @@ impl Entry {
         ];
         for (name, v) in numbers {
             if let Some(v) = v {
-                opts.push(format!("{name}={v}"));
+                words.push((name, Some(v.to_string())));
             }
         }
+        words
+    }
+
+    /// The entry as a crypttab line (no newline), which [`parse`] reads
+    /// back as the same entry.
+    pub fn render(&self) -> String {
+        let source = match &self.source {
+            Source::Path(p) => p.clone(),
+            Source::Uuid(v) => format!("UUID={v}"),
+            Source::PartUuid(v) => format!("PARTUUID={v}"),
+            Source::Label(v) => format!("LABEL={v}"),
+            Source::PartLabel(v) => format!("PARTLABEL={v}"),
+        };
+        let key = match &self.key {
+            Key::Ask => "none".to_string(),
+            Key::File(f) => mangle(f, false),
+        };
+        let mut opts: Vec<String> = self
+            .option_words()
+            .into_iter()
+            .map(|(name, value)| match value {
+                Some(v) => format!("{name}={}", mangle(&v, true)),
+                None => name.to_string(),
+            })
+            .collect();
         opts.extend(self.unknown.iter().cloned());
         let mut line = format!(
             "{} {} {key}",
@@ -543,15 +558,21 @@ impl Entry {
     }
 
     /// The options of `cryptsetup open` for this entry as a device of type
-    /// `kind` (the entry's own, or what probing found), in the form and
-    /// order of Debian's `unlock_mapping`: `--header=`, `--cipher=`,
-    /// `--key-size=`, ..., `--allow-discards`, `--key-slot=N`, the
-    /// `--perf-*` flags, then `--type=KIND`. The caller adds `--key-file=`,
-    /// `open`, the source and the target, and asks up to
-    /// [`Options::tries`] times (cryptsetup's own `-T1`).
+    /// `kind` (the entry's own, or what probing found), as Debian's
+    /// `unlock_mapping` gives them: first what only other types than LUKS
+    /// take (`--cipher=`, `--key-size=`, `--hash=`, `--offset=`, `--skip=`
+    /// for plain; `--veracrypt`, `--tcrypt-hidden` for tcrypt) and
+    /// `--sector-size=`, `--verify-passphrase`; then the flags of the
+    /// core's table ([`crate::crypttab::OPEN_FLAGS`], the one the init
+    /// opens LUKS devices with), `--key-slot=` for LUKS only, the
+    /// key file's size not for plain and tcrypt, its offset not for
+    /// tcrypt; then `--type=KIND`. The caller adds `--key-file=`, `open`,
+    /// the source and the target, and asks up to [`Options::tries`] times
+    /// (cryptsetup's own `-T1`).
     pub fn open_args(&self, kind: Kind) -> Vec<String> {
         let o = &self.options;
         let luks_or_tcrypt = matches!(kind, Kind::Luks | Kind::Tcrypt);
+        let tcrypt = kind == Kind::Tcrypt;
         let mut args = Vec::new();
         let mut valued = |flag: &str, v: Option<String>| {
             if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -559,49 +580,38 @@ impl Entry {
             }
         };
         let plain_only = |v: Option<String>| v.filter(|_| !luks_or_tcrypt);
-        valued("header", o.header.clone());
         valued("cipher", plain_only(o.cipher.clone()));
         valued("key-size", plain_only(o.size.map(|n| n.to_string())));
         valued("sector-size", o.sector_size.map(|n| n.to_string()));
         valued("hash", plain_only(o.hash.clone()));
         valued("offset", plain_only(o.offset.map(|n| n.to_string())));
         valued("skip", plain_only(o.skip.map(|n| n.to_string())));
-        let tcrypt = kind == Kind::Tcrypt;
-        let mut flags = Vec::new();
         for (on, flag) in [
             (o.verify, "--verify-passphrase"),
-            (o.readonly, "--readonly"),
-            (o.discard, "--allow-discards"),
             (o.veracrypt && tcrypt, "--veracrypt"),
+            (o.tcrypt_hidden && tcrypt, "--tcrypt-hidden"),
         ] {
             if on {
-                flags.push(flag.to_string());
+                args.push(flag.to_string());
             }
         }
-        args.extend(flags);
-        if let Some(slot) = o.keyslot.filter(|_| kind == Kind::Luks) {
-            args.push(format!("--key-slot={slot}"));
-        }
-        if o.tcrypt_hidden && tcrypt {
-            args.push("--tcrypt-hidden".into());
-        }
-        if let Some(n) = o
-            .keyfile_size
-            .filter(|_| !matches!(kind, Kind::Plain | Kind::Tcrypt))
-        {
-            args.push(format!("--keyfile-size={n}"));
-        }
-        if let Some(n) = o.keyfile_offset.filter(|_| !tcrypt) {
-            args.push(format!("--keyfile-offset={n}"));
-        }
-        for (on, flag) in [
-            (o.same_cpu_crypt, "--perf-same_cpu_crypt"),
-            (o.submit_from_crypt_cpus, "--perf-submit_from_crypt_cpus"),
-            (o.no_read_workqueue, "--perf-no_read_workqueue"),
-            (o.no_write_workqueue, "--perf-no_write_workqueue"),
-        ] {
-            if on {
-                args.push(flag.into());
+        let words = self.option_words();
+        for (option, flag) in crate::crypttab::OPEN_FLAGS {
+            let Some((_, value)) = words.iter().find(|(n, _)| n.as_bytes() == option) else {
+                continue;
+            };
+            let applies = match flag {
+                b"--key-slot" => kind == Kind::Luks,
+                b"--keyfile-size" => !matches!(kind, Kind::Plain | Kind::Tcrypt),
+                b"--keyfile-offset" => !tcrypt,
+                _ => true,
+            };
+            let flag = String::from_utf8_lossy(flag);
+            match value {
+                _ if !applies => {}
+                Some(v) if v.is_empty() => {}
+                Some(v) => args.push(format!("{flag}={v}")),
+                None => args.push(flag.into_owned()),
             }
         }
         args.push(format!("--type={}", kind.name()));
@@ -763,6 +773,49 @@ bit PARTLABEL=win\\040data - bitlk,same-cpu-crypt,submit-from-crypt-cpus,tmp
             super::needed(&e, &["nope"]).unwrap_err(),
             "nope: no crypttab entry for this mapping"
         );
+    }
+
+    /// The LUKS flags come from the core's table, the same the init uses;
+    /// what a type does not take is left out.
+    #[test]
+    fn open_flags_through_the_core_table() {
+        let e = parse(
+            "t",
+            "k /dev/vdb /etc/k.key luks,key-slot=4,keyfile-size=64,keyfile-offset=8,verify,read-only\n",
+        )
+        .unwrap();
+        assert_eq!(
+            e[0].open_args(Kind::Luks),
+            [
+                "--verify-passphrase",
+                "--readonly",
+                "--key-slot=4",
+                "--keyfile-size=64",
+                "--keyfile-offset=8",
+                "--type=luks"
+            ]
+        );
+        assert_eq!(
+            e[0].open_args(Kind::Tcrypt),
+            ["--verify-passphrase", "--readonly", "--type=tcrypt"]
+        );
+        // The init's reading of the same line gives the same LUKS flags.
+        let mut core = Vec::new();
+        crate::crypttab::open_flags(
+            b"luks,key-slot=4,keyfile-size=64,keyfile-offset=8,verify,read-only",
+            &mut |f, v| {
+                core.push(if v.is_empty() {
+                    String::from_utf8_lossy(f).into_owned()
+                } else {
+                    format!(
+                        "{}={}",
+                        String::from_utf8_lossy(f),
+                        String::from_utf8_lossy(v)
+                    )
+                })
+            },
+        );
+        assert_eq!(core, e[0].open_args(Kind::Luks)[1..5]);
     }
 
     #[test]

@@ -16,8 +16,13 @@
 //! filesystem's type adds `fs-<type>`. A driver bound to one of these
 //! devices whose module is not picked is a warning naming both.
 //!
-//! A root on a stacked device (device-mapper, md: a `slaves/` directory) is
-//! not supported yet and stops the build with its name.
+//! A root on a stacked device (device-mapper, md: a `slaves/` directory)
+//! is followed down through `/sys/class/block/NAME/slaves/` to the disks
+//! ([`walk`]): each device-mapper device's kind from its `dm/uuid` (LUKS,
+//! LVM), each md array's level from `md/level`; what they are made of, in
+//! turn, down to the devices without slaves, whose drivers are picked as a
+//! plain root's are. The stacked devices tell [`super::layers`] which
+//! layers the image packs.
 
 use super::emit::{self, Deflate};
 use super::modprobe_d::Config;
@@ -68,12 +73,116 @@ pub struct Device {
     pub driver_module: Option<String>,
 }
 
+/// What a device-mapper or md device is, as `/sys` tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StackKind {
+    /// A LUKS container opened (`dm/uuid` `CRYPT-LUKS1-...`, `CRYPT-LUKS2-...`).
+    Luks,
+    /// An LVM logical volume (`dm/uuid` `LVM-...`).
+    Lvm,
+    /// An md array, with its `md/level` (`raid1`, `linear`, `container`).
+    Md(String),
+    /// Another device-mapper target (plain dm-crypt, multipath, ...): its
+    /// `dm/uuid`, maybe empty.
+    OtherDm(String),
+}
+
+/// A stacked device on the way from a mounted device to its disks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stacked {
+    /// Its kernel name: `dm-0`, `md127`.
+    pub name: String,
+    pub kind: StackKind,
+    /// Its device-mapper name (`dm/name`: `cryptroot`, `vg-root`).
+    pub dm_name: Option<String>,
+    /// The kernel names of the devices it is made of (`slaves/`), sorted.
+    pub slaves: Vec<String>,
+}
+
+/// A block device followed down to its disks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Walk {
+    /// The stacked devices met, from the top down (each once).
+    pub stacked: Vec<Stacked>,
+    /// The devices without slaves under them: partitions or disks.
+    pub leaves: Vec<String>,
+}
+
+fn read_trimmed(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p)
+        .ok()
+        .map(|t| t.trim().to_string())
+}
+
+/// Follow the block device `name` (a kernel name) down through
+/// `sys/class/block/*/slaves/` to the devices without slaves. A pure walk
+/// over the directory `sys` (`/sys` on a machine).
+pub fn walk(sys: &Path, name: &str) -> Result<Walk, String> {
+    fn visit(sys: &Path, name: &str, depth: u32, w: &mut Walk) -> Result<(), String> {
+        if w.stacked.iter().any(|s| s.name == name) || w.leaves.iter().any(|l| l == name) {
+            return Ok(());
+        }
+        let dir = sys.join("class/block").join(name);
+        if !dir.exists() {
+            return Err(format!("{}: no such block device", dir.display()));
+        }
+        let mut slaves: Vec<String> = std::fs::read_dir(dir.join("slaves"))
+            .map(|r| {
+                r.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        slaves.sort();
+        if slaves.is_empty() {
+            w.leaves.push(name.to_string());
+            return Ok(());
+        }
+        if depth >= 16 {
+            return Err(format!(
+                "{}: devices stacked too deep (a loop?)",
+                dir.display()
+            ));
+        }
+        let kind = match (
+            read_trimmed(&dir.join("dm/uuid")),
+            read_trimmed(&dir.join("md/level")),
+        ) {
+            (Some(u), _) if u.starts_with("CRYPT-LUKS1-") || u.starts_with("CRYPT-LUKS2-") => {
+                StackKind::Luks
+            }
+            (Some(u), _) if u.starts_with("LVM-") => StackKind::Lvm,
+            (Some(u), _) => StackKind::OtherDm(u),
+            (None, Some(level)) => StackKind::Md(level),
+            (None, None) => StackKind::OtherDm(String::new()),
+        };
+        w.stacked.push(Stacked {
+            name: name.to_string(),
+            kind,
+            dm_name: read_trimmed(&dir.join("dm/name")),
+            slaves: slaves.clone(),
+        });
+        for s in &slaves {
+            visit(sys, s, depth + 1, w)?;
+        }
+        Ok(())
+    }
+    let mut w = Walk::default();
+    visit(sys, name, 0, &mut w)?;
+    Ok(w)
+}
+
 /// Where the root is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RootDevice {
-    /// A block device (the disk's name, `vda`), and the devices it sits
-    /// on, nearest first.
-    Block { disk: String, chain: Vec<Device> },
+    /// On block devices: the disks (`vda`; more than one under md or LVM
+    /// over several disks), the devices they sit on, nearest first, each
+    /// once, and the stacked devices between them and the root.
+    Block {
+        disks: Vec<String>,
+        chain: Vec<Device>,
+        stacked: Vec<Stacked>,
+    },
     /// No block device: the root filesystem has none (overlay, tmpfs,
     /// virtiofs, NFS).
     None,
@@ -86,8 +195,9 @@ fn link_name(p: &Path) -> Option<String> {
         .map(|n| n.to_string_lossy().into_owned())
 }
 
-/// The root's device, from the `/sys` at `sys` (`/sys` on a machine).
-pub fn root_device(sys: &Path, root: &RootMount) -> Result<RootDevice, String> {
+/// The directory in `sys` of the root's block device; `None` when the
+/// root is on none.
+fn root_dir(sys: &Path, root: &RootMount) -> Result<Option<PathBuf>, String> {
     let mut dev = root.dev;
     if dev.0 == 0 {
         // btrfs and others report an anonymous device: take the source's.
@@ -100,77 +210,98 @@ pub fn root_device(sys: &Path, root: &RootMount) -> Result<RootDevice, String> {
                     ((r >> 12) & 0xffff_ff00 | r & 0xff) as u32,
                 );
             }
-            _ => return Ok(RootDevice::None),
+            _ => return Ok(None),
         }
     }
     let link = sys.join(format!("dev/block/{}:{}", dev.0, dev.1));
-    let dir = std::fs::canonicalize(&link).map_err(|e| format!("{}: {e}", link.display()))?;
-    let name = |d: &Path| {
-        d.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    // A stacked device says what it is made of.
-    let slaves: Vec<String> = std::fs::read_dir(dir.join("slaves"))
-        .map(|r| {
-            r.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    if !slaves.is_empty() || name(&dir).starts_with("dm-") || name(&dir).starts_with("md") {
-        let mut what = name(&dir);
-        if let Ok(n) = std::fs::read_to_string(dir.join("dm/name")) {
-            what += &format!(" ({})", n.trim());
-        }
-        return Err(format!(
-            "the root ({}) is on {what}, a stacked device (device-mapper or md, over {}): \
-             host-only images do not support that yet; build a generic image (--generic)",
-            root.source,
-            if slaves.is_empty() {
-                "?".to_string()
-            } else {
-                slaves.join(" ")
-            }
-        ));
+    std::fs::canonicalize(&link)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", link.display()))
+}
+
+fn name_of(d: &Path) -> String {
+    d.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The stacked devices under the root (none for a root on a plain
+/// partition or disk, or on no block device), from the `/sys` at `sys`.
+pub fn root_stack(sys: &Path, root: &RootMount) -> Result<Vec<Stacked>, String> {
+    match root_dir(sys, root)? {
+        Some(dir) => Ok(walk(sys, &name_of(&dir))?.stacked),
+        None => Ok(Vec::new()),
     }
-    let disk = if dir.join("partition").is_file() {
-        dir.parent().map(Path::to_path_buf).unwrap_or(dir.clone())
-    } else {
-        dir.clone()
+}
+
+/// The root's device, from the `/sys` at `sys` (`/sys` on a machine).
+pub fn root_device(sys: &Path, root: &RootMount) -> Result<RootDevice, String> {
+    let Some(dir) = root_dir(sys, root)? else {
+        return Ok(RootDevice::None);
     };
+    let w = walk(sys, &name_of(&dir))?;
     let devices = std::fs::canonicalize(sys.join("devices"))
         .map_err(|e| format!("{}: {e}", sys.display()))?;
     let sys_real = devices.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut chain = Vec::new();
-    let mut d: PathBuf = disk.clone();
-    while d.starts_with(&devices) && d != devices {
-        let modalias = std::fs::read_to_string(d.join("modalias"))
-            .ok()
-            .map(|m| m.trim().to_string())
-            .filter(|m| !m.is_empty());
-        let driver = link_name(&d.join("driver"));
-        let driver_module = link_name(&d.join("driver/module"));
-        if modalias.is_some() || driver.is_some() {
-            chain.push(Device {
-                path: d
-                    .strip_prefix(&sys_real)
-                    .unwrap_or(&d)
-                    .display()
-                    .to_string(),
-                modalias,
-                driver,
-                driver_module,
-            });
+    let mut disks = Vec::new();
+    let mut chain: Vec<Device> = Vec::new();
+    for leaf in &w.leaves {
+        let link = sys.join("class/block").join(leaf);
+        let dir = std::fs::canonicalize(&link).map_err(|e| format!("{}: {e}", link.display()))?;
+        let disk = if dir.join("partition").is_file() {
+            dir.parent().map(Path::to_path_buf).unwrap_or(dir.clone())
+        } else {
+            dir.clone()
+        };
+        if !disks.contains(&name_of(&disk)) {
+            disks.push(name_of(&disk));
         }
-        if !d.pop() {
-            break;
+        let mut d: PathBuf = disk.clone();
+        while d.starts_with(&devices) && d != devices {
+            let modalias = std::fs::read_to_string(d.join("modalias"))
+                .ok()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty());
+            let driver = link_name(&d.join("driver"));
+            let driver_module = link_name(&d.join("driver/module"));
+            let path = d
+                .strip_prefix(&sys_real)
+                .unwrap_or(&d)
+                .display()
+                .to_string();
+            if (modalias.is_some() || driver.is_some()) && !chain.iter().any(|c| c.path == path) {
+                chain.push(Device {
+                    path,
+                    modalias,
+                    driver,
+                    driver_module,
+                });
+            }
+            if !d.pop() {
+                break;
+            }
         }
     }
     Ok(RootDevice::Block {
-        disk: name(&disk),
+        disks,
         chain,
+        stacked: w.stacked,
     })
+}
+
+/// How a stacked device is told: `dm-0 (cryptroot, LUKS)`.
+pub fn describe(s: &Stacked) -> String {
+    let kind = match &s.kind {
+        StackKind::Luks => "LUKS".to_string(),
+        StackKind::Lvm => "LVM".to_string(),
+        StackKind::Md(level) => format!("md {level}"),
+        StackKind::OtherDm(u) if u.is_empty() => "device-mapper".to_string(),
+        StackKind::OtherDm(u) => format!("device-mapper {}", u.split('-').next().unwrap_or(u)),
+    };
+    match &s.dm_name {
+        Some(n) => format!("{} ({n}, {kind})", s.name),
+        None => format!("{} ({kind})", s.name),
+    }
 }
 
 /// What host-only detection picked, and why, for the blob's selection.
@@ -272,10 +403,18 @@ pub fn pick(resolver: &Resolver<'_>, root: &RootMount, device: &RootDevice) -> P
     p
 }
 
+/// What host-only detection found on this machine: the names to pack for
+/// its devices and root filesystem, and the stacked devices under its root.
+#[derive(Clone, Debug, Default)]
+pub struct ThisMachine {
+    pub names: Vec<String>,
+    pub stacked: Vec<Stacked>,
+}
+
 /// What this machine's root needs: its mount table and `/sys` read, the
 /// devices resolved against `tree` (the whole tree's blob, with `config`),
-/// told one line a module; the names to pack.
-pub fn this_machine(tree: &ModTree, config: &Config) -> Result<Vec<String>, String> {
+/// told one line a module; the names to pack, and the stacked devices.
+pub fn this_machine(tree: &ModTree, config: &Config) -> Result<ThisMachine, String> {
     let mountinfo = "/proc/self/mountinfo";
     let text = std::fs::read_to_string(mountinfo).map_err(|e| format!("{mountinfo}: {e}"))?;
     let root = root_mount(&text).ok_or_else(|| format!("{mountinfo}: no mount on /"))?;
@@ -288,11 +427,24 @@ pub fn this_machine(tree: &ModTree, config: &Config) -> Result<Vec<String>, Stri
         &root,
         &device,
     );
+    let mut stack = Vec::new();
     match &device {
-        RootDevice::Block { disk, .. } => note(&format!(
-            "host-only: the root is {} ({}) on disk {disk}",
-            root.source, root.fstype
-        )),
+        RootDevice::Block { disks, stacked, .. } => {
+            let on: Vec<String> = stacked.iter().map(describe).collect();
+            note(&format!(
+                "host-only: the root is {} ({}){} on disk{} {}",
+                root.source,
+                root.fstype,
+                if on.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on {}", on.join(" on "))
+                },
+                if disks.len() == 1 { "" } else { "s" },
+                disks.join(" ")
+            ));
+            stack = stacked.clone();
+        }
         RootDevice::None => note(&format!(
             "host-only: the root ({} on {}) is on no block device: no storage driver to pick",
             root.fstype, root.source
@@ -312,7 +464,10 @@ pub fn this_machine(tree: &ModTree, config: &Config) -> Result<Vec<String>, Stri
     for w in &picked.warnings {
         note(&format!("warning: host-only: {w}"));
     }
-    Ok(picked.names)
+    Ok(ThisMachine {
+        names: picked.names,
+        stacked: stack,
+    })
 }
 
 #[cfg(test)]
@@ -343,5 +498,67 @@ mod tests {
         );
         assert_eq!(root_mount("25 22 0:21 / /proc rw - proc proc rw\n"), None);
         assert_eq!(root_mount("garbage\n1 2 x / / rw - ext4 /dev/x rw\n"), None);
+    }
+
+    /// A directory laid out as `/sys/class/block` is for the Debian
+    /// installer's layout on a RAID1: LVM (dm-1) on LUKS2 (dm-0) on md0 over
+    /// two partitions; only the files the walk reads.
+    #[test]
+    fn walks_the_slaves_down_to_the_disks() {
+        let sys = std::env::temp_dir().join(format!("modboot-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&sys);
+        let put = |path: &str, text: &str| {
+            let p = sys.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let dir = |path: &str| std::fs::create_dir_all(sys.join(path)).unwrap();
+        put("class/block/dm-1/dm/uuid", "LVM-abcdefABCDEF\n");
+        put("class/block/dm-1/dm/name", "modboot--vg-root\n");
+        dir("class/block/dm-1/slaves/dm-0");
+        put(
+            "class/block/dm-0/dm/uuid",
+            "CRYPT-LUKS2-0f1e2d3c4b5a69788796a5b4c3d2e1f0-cryptroot\n",
+        );
+        put("class/block/dm-0/dm/name", "cryptroot\n");
+        dir("class/block/dm-0/slaves/md0");
+        put("class/block/md0/md/level", "raid1\n");
+        dir("class/block/md0/slaves/vdb1");
+        dir("class/block/md0/slaves/vda1");
+        dir("class/block/vda1");
+        dir("class/block/vdb1");
+        dir("class/block/vdc");
+        let w = walk(&sys, "dm-1").unwrap();
+        let kinds: Vec<(&str, &StackKind)> = w
+            .stacked
+            .iter()
+            .map(|s| (s.name.as_str(), &s.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("dm-1", &StackKind::Lvm),
+                ("dm-0", &StackKind::Luks),
+                ("md0", &StackKind::Md("raid1".into()))
+            ]
+        );
+        assert_eq!(w.stacked[1].dm_name.as_deref(), Some("cryptroot"));
+        assert_eq!(w.stacked[2].slaves, ["vda1", "vdb1"]);
+        assert_eq!(w.leaves, ["vda1", "vdb1"]);
+        assert_eq!(describe(&w.stacked[0]), "dm-1 (modboot--vg-root, LVM)");
+        // A plain disk is its own leaf; a missing device is named.
+        assert_eq!(
+            walk(&sys, "vdc").unwrap(),
+            Walk {
+                stacked: vec![],
+                leaves: vec!["vdc".into()]
+            }
+        );
+        let e = walk(&sys, "sdz").unwrap_err();
+        assert!(e.ends_with("class/block/sdz: no such block device"), "{e}");
+        // A loop ends.
+        dir("class/block/vda1/slaves/dm-1");
+        assert!(walk(&sys, "dm-1").is_ok());
+        std::fs::remove_dir_all(&sys).unwrap();
     }
 }

@@ -57,6 +57,7 @@ pub mod firmware;
 pub mod hostonly;
 pub mod image;
 pub mod inspect;
+pub mod layers;
 pub mod microcode;
 pub mod modprobe_d;
 pub mod modstore;

@@ -1,11 +1,14 @@
 //! The modules a blob or image holds, from the settings and a tree:
 //! [`choose`] selects them (the names, the generic set, what this machine's
-//! root needs, the root filesystems), checks every name known and some root
+//! root needs, the layers under the root, the root filesystems), checks
+//! every name known (a layer's optional names, as a default root
+//! filesystem, may be missing) and some root
 //! filesystem mountable, and tells what a user would want to know (built-ins
 //! named, install commands that cannot run); [`store`] then decides how each
 //! is stored in the image ([`modstore`]), before the blob is written.
 
 use super::emit::{self, BlobSpec, Deflate};
+use super::layers::{self, Layers};
 use super::modstore::{self, KernelDecompress, Storage};
 use super::modtree::ModTree;
 use super::notes::note;
@@ -14,17 +17,31 @@ use super::{bootable, hostonly, select, tree};
 use crate::resolve::Resolver;
 
 /// The modules to pack and load, checked: every name known, some root
-/// filesystem mountable.
-pub fn choose(s: &Settings, tree: &ModTree) -> Result<select::Selection, String> {
+/// filesystem mountable; and the layers under the root, whose tools and
+/// configuration the image packs too ([`layers::pack`]).
+pub fn choose(s: &Settings, tree: &ModTree) -> Result<(select::Selection, Layers), String> {
     let config = tree::load_config(&s.modprobe_d, tree)?;
     let names: Vec<String> = s.names.iter().map(|n| n.name.clone()).collect();
     let mut pack: Vec<String> = s.pack.iter().map(|n| n.name.clone()).collect();
     if s.generic {
         pack.extend(select::generic_names(tree));
     }
+    let mut stacked = None;
     if s.hostonly {
-        pack.extend(hostonly::this_machine(tree, &config)?);
+        let found = hostonly::this_machine(tree, &config)?;
+        pack.extend(found.names);
+        stacked = Some(found.stacked);
     }
+    let layers = layers::wanted(s, &tree.dir, stacked.as_deref());
+    pack.extend(layers.required.iter().map(|(n, _)| n.clone()));
+    // Only what the tree has as modules: a built-in needs nothing packed.
+    let optional: Vec<String> = layers
+        .optional
+        .iter()
+        .filter(|n| !pack.contains(n))
+        .cloned()
+        .collect();
+    pack.extend(optional.iter().cloned());
     let (rootfs, rootfs_default) = match &s.rootfs {
         Some(r) => (r.clone(), false),
         None if s.generic || s.all || s.hostonly => (Vec::new(), false),
@@ -49,7 +66,8 @@ pub fn choose(s: &Settings, tree: &ModTree) -> Result<select::Selection, String>
         .filter(|u| rootfs_default && rootfs_names.contains(u))
         .cloned()
         .collect();
-    sel.unknown.retain(|u| !skipped.contains(u));
+    sel.unknown
+        .retain(|u| !skipped.contains(u) && !optional.contains(u));
     if !sel.unknown.is_empty() {
         let origin = |u: &str| {
             s.names
@@ -61,6 +79,13 @@ pub fn choose(s: &Settings, tree: &ModTree) -> Result<select::Selection, String>
                     rootfs_names
                         .contains(&u.to_string())
                         .then(|| "--rootfs or rootfs".into())
+                })
+                .or_else(|| {
+                    layers
+                        .required
+                        .iter()
+                        .find(|(n, _)| n == u)
+                        .map(|(_, why)| why.clone())
                 })
                 .unwrap_or_else(|| "the generic set".into())
         };
@@ -112,7 +137,22 @@ pub fn choose(s: &Settings, tree: &ModTree) -> Result<select::Selection, String>
         );
     }
     note(&about);
-    Ok(sel)
+    if !layers.layers.is_empty() {
+        let names: Vec<&str> = layers.layers.iter().map(|l| layers::name(*l)).collect();
+        let packed: Vec<&str> = layers
+            .required
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(optional.iter().map(String::as_str))
+            .filter(|n| !sel.unknown.iter().any(|u| u == n))
+            .collect();
+        note(&format!(
+            "layers {}: packing {} (where the tree has them as modules)",
+            names.join(" "),
+            packed.join(" ")
+        ));
+    }
+    Ok((sel, layers))
 }
 
 /// Decide how each module is stored and set the spec's paths to the stored

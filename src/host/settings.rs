@@ -12,7 +12,8 @@
 use super::conf::{Conf, Named};
 use super::emit::Deflate;
 use super::modstore::{KernelDecompress, ModuleCompression};
-use super::{paths, rescue, select};
+use super::{layers, paths, rescue, select};
+use crate::blkid::Layer;
 use crate::compression::Format;
 use std::path::PathBuf;
 
@@ -32,6 +33,10 @@ pub struct Given {
     pub no_hostonly: bool,
     /// `--rootfs`: empty when not given; `--rootfs ''` gives one empty type.
     pub rootfs: Vec<String>,
+    /// `--layers`: empty when not given.
+    pub layers: Vec<String>,
+    /// `--no-layers`.
+    pub no_layers: bool,
     /// `--config`.
     pub modprobe_d: Vec<PathBuf>,
     pub release: Option<String>,
@@ -69,6 +74,10 @@ pub struct Settings {
     pub all: bool,
     /// `None`: the default rule ([`super::bootable::default_rootfs`]).
     pub rootfs: Option<Vec<String>>,
+    /// The layers asked for (`--layers`, `layers`); `None`: the default
+    /// rule ([`super::layers::wanted`]: those the build machine's own root
+    /// needs, for a generic image of one of its kernels).
+    pub layers: Option<Vec<Layer>>,
     pub release: Option<String>,
     pub deflate: Deflate,
     pub kernel_decompress: Option<KernelDecompress>,
@@ -168,6 +177,17 @@ pub fn merge(s: &Given, image: Option<&GivenImage>, c: Conf) -> Result<Settings,
     } else {
         Some(s.rootfs.iter().filter(|t| !t.is_empty()).cloned().collect())
     };
+    let layers = if s.no_layers {
+        Some(Vec::new())
+    } else if s.layers.is_empty() {
+        c.layers
+    } else {
+        let mut out = Vec::new();
+        for w in s.layers.iter().filter(|w| !w.is_empty()) {
+            out.push(layers::parse(w).ok_or_else(|| format!("--layers {w}: luks, lvm or md"))?);
+        }
+        Some(out)
+    };
     let hostonly = switch(s.hostonly, s.no_hostonly, c.hostonly);
     let firmware_dir = image
         .and_then(|i| i.firmware_dir.clone())
@@ -204,6 +224,7 @@ pub fn merge(s: &Given, image: Option<&GivenImage>, c: Conf) -> Result<Settings,
         generic,
         all: s.all,
         rootfs,
+        layers,
         release: s.release.clone(),
         deflate: s.deflate.unwrap_or(Deflate::Auto),
         kernel_decompress: s.kernel_decompress.or(c.kernel_decompress),
@@ -309,6 +330,40 @@ mod tests {
         let s = merge(&given, Some(&image), c).unwrap();
         assert_eq!(s.rootfs, Some(Vec::new()));
         assert!(!s.generic && !s.microcode && s.rescue.is_none());
+    }
+
+    #[test]
+    fn layers_from_the_command_line_or_the_configuration() {
+        let c = "layers = luks md\n";
+        let s = merge(&Given::default(), None, conf(c)).unwrap();
+        assert_eq!(s.layers, Some(vec![Layer::Luks, Layer::Md]));
+        let given = Given {
+            layers: vec!["lvm".into()],
+            ..Given::default()
+        };
+        assert_eq!(
+            merge(&given, None, conf(c)).unwrap().layers,
+            Some(vec![Layer::Lvm])
+        );
+        let none = Given {
+            no_layers: true,
+            ..Given::default()
+        };
+        assert_eq!(merge(&none, None, conf(c)).unwrap().layers, Some(vec![]));
+        assert_eq!(
+            merge(&Given::default(), None, Conf::default())
+                .unwrap()
+                .layers,
+            None
+        );
+        let bad = Given {
+            layers: vec!["zfs".into()],
+            ..Given::default()
+        };
+        assert_eq!(
+            merge(&bad, None, Conf::default()).unwrap_err(),
+            "--layers zfs: luks, lvm or md"
+        );
     }
 
     #[test]
