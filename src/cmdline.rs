@@ -375,6 +375,12 @@ impl<'a> Iterator for List<'a> {
     }
 }
 
+/// The image's own command line, in the image: parameters mkmodboot wrote
+/// (the layers' `rd.luks.*` from the build machine's crypttab), as dracut's
+/// host-only images keep theirs in `/etc/cmdline.d`. The init reads it
+/// before `/proc/cmdline`, whose parameters, coming later, win.
+pub const IMAGE_CMDLINE: &str = "/etc/cmdline.d/modboot.conf";
+
 /// The value of the last `KEY=VALUE` on the command line (empty for a bare
 /// `KEY`; always a slice of `cmdline`), as the parameters the init reads only where it needs
 /// them (`rd.luks=`, `rd.lvm=`...) are looked up.

@@ -186,25 +186,34 @@ fn luks1_with_a_key_file_in_the_image() {
 
 /// The Debian installer's "encrypted LVM": LUKS2 in logical partition 5,
 /// a volume group `modboot-vg` (a dash, doubled in device-mapper's names)
-/// with `root` and `swap_1`; the key and options per UUID, as the image's
-/// own command line gives them for a crypttab line `vda5_crypt UUID=...
-/// /etc/keys/root.key luks,discard`.
+/// with `root` and `swap_1`; the name, key and options by UUID in the
+/// image's own command line, as mkmodboot writes it for a crypttab line
+/// `vda5_crypt UUID=... /etc/keys/root.key luks,discard`.
 #[test]
 fn debian_installer_layout_luks_then_lvm() {
     let d = disk("debian");
-    let key = format!("etc/keys/root.key={}", d.get("keyfile"));
-    let img = image("debian", "luks,lvm", &["--add", &key]);
     let u = d.get("luks_uuid");
-    let c = boot(
-        "debian",
-        &img,
-        d,
-        &format!(
-            "root=/dev/mapper/modboot--vg-root rd.luks.name={u}=vda5_crypt \
-             rd.luks.key={u}=/etc/keys/root.key rd.luks.options={u}=discard"
+    let dir = scratch_dir("layers", "debian-cmdline");
+    let own = dir.join("modboot.conf");
+    std::fs::write(
+        &own,
+        format!(
+            "rd.luks.name={u}=vda5_crypt rd.luks.options={u}=luks,discard \
+             rd.luks.key={u}=/etc/keys/root.key\n"
         ),
-        &[],
+    )
+    .unwrap();
+    let img = image(
+        "debian",
+        "luks,lvm",
+        &[
+            "--add",
+            &format!("etc/keys/root.key={}", d.get("keyfile")),
+            "--add",
+            &format!("etc/cmdline.d/modboot.conf={}", own.display()),
+        ],
     );
+    let c = boot("debian", &img, d, "root=/dev/mapper/modboot--vg-root", &[]);
     c.expect("opened LUKS device /dev/vda5 as /dev/mapper/vda5_crypt with its key file");
     // lvm's own line: root and swap_1.
     c.expect("2 logical volume(s) in volume group \"modboot-vg\" now active");

@@ -5,7 +5,7 @@
 //!
 //! | layer | modules | tool | configuration |
 //! | --- | --- | --- | --- |
-//! | luks | `dm_crypt`, `algif_skcipher`; the cipher's and hashes' (`crypto-aes`, `crypto-xts`, `crypto-sha256`...) | `/sbin/cryptsetup`, OpenSSL's legacy provider when a hash needs it | `/etc/crypttab`: the entries the image needs, their key files (mode 0600) |
+//! | luks | `dm_crypt`, `algif_skcipher`; the cipher's and hashes' (`crypto-aes`, `crypto-xts`, `crypto-sha256`...) | `/sbin/cryptsetup`, OpenSSL's legacy provider when a hash needs it | the `/etc/crypttab` entries the image needs, as its own command line (`rd.luks.name=`, `.key=`, `.options=` by UUID), their key files (mode 0600) |
 //! | lvm | `dm_mod` (generic: `dm_snapshot`, `dm_mirror`, `dm_raid`, `dm_thin_pool`) | `/sbin/lvm` | `/etc/lvm/lvm.conf` |
 //! | md | `md_mod`; the array's personality (generic: `raid0`, `raid1`, `raid10`, `raid456`, `linear`) | `/sbin/mdadm` | `/etc/mdadm/mdadm.conf` |
 //!
@@ -28,7 +28,10 @@
 //! (`/etc/initramfs-tools/conf.d/resume`), found by following the devices
 //! down through `/sys` ([`hostonly::walk`]) or named `/dev/mapper/NAME`;
 //! for a host-only image also those behind the mounted root; then every
-//! entry with the `initramfs` option.
+//! entry with the `initramfs` option. They reach the init as the image's
+//! own command line ([`crypttab_files`]), read before the kernel's, as
+//! dracut's host-only images keep `rd.luks.*` in `/etc/cmdline.d`: one
+//! reader in the init for both.
 
 use super::cpio::Archive;
 use super::crypttab;
@@ -583,10 +586,15 @@ pub fn crypt_targets(root: &Path, sys: &Path, found: &[String]) -> Vec<String> {
     out
 }
 
-/// Pack the build root's `/etc/crypttab` entries the image needs for the
+/// The build root's `/etc/crypttab` entries the image needs for the
 /// mappings `targets` ([`crypttab::needed`]; a target without an entry is
-/// told, and opened by the init as `luks-UUID`), and their key files at
-/// their paths, mode 0600. No crypttab: nothing, told.
+/// told, and opened by the init as `luks-UUID`), as the image's own
+/// command line ([`crate::cmdline::IMAGE_CMDLINE`]), one line an entry:
+/// `rd.luks.name=UUID=TARGET`, `rd.luks.key=UUID=PATH` for a key file
+/// (packed at its path, mode 0600), `rd.luks.options=UUID=OPTIONS` — the
+/// init reads the same parameters from the kernel's command line. The
+/// container's UUID is the source's `UUID=`, else read from the LUKS
+/// header of the device the source names here. No crypttab: nothing, told.
 pub fn crypttab_files(
     root: &Path,
     targets: &[String],
@@ -626,38 +634,80 @@ pub fn crypttab_files(
         }
     }
     let needed = crypttab::needed(&entries, &known)?;
-    if needed.is_empty() {
-        return Ok(());
-    }
     let mut lines = String::new();
     for e in &needed {
-        lines.push_str(&e.render());
-        lines.push('\n');
+        let Some(uuid) = luks_uuid(root, &e.source) else {
+            note(&format!(
+                "warning: {name}:{}: {}: the LUKS UUID of its source cannot be read here; \
+                 the init cannot tell its device by this line (write the source as UUID=)",
+                e.line, e.target
+            ));
+            continue;
+        };
         out.crypttab.push(e.target.clone());
+        lines += &format!("rd.luks.name={uuid}={}", e.target);
+        // The options as crypttab writes them (the init takes the same).
+        let rendered = e.render();
+        if let Some(options) = rendered.split_whitespace().nth(3) {
+            lines += &format!(" rd.luks.options={uuid}={options}");
+        }
         if e.options.keyscript.is_some() {
             note(&format!(
                 "warning: {name}:{}: {}: keyscript= is not run by modboot's init; it asks for \
                  a passphrase",
                 e.line, e.target
             ));
-            continue;
+        } else if let crypttab::Key::File(key) = &e.key {
+            if key.starts_with("/dev/") {
+                note(&format!(
+                    "warning: {name}:{}: {}: a key on a device ({key}) is not read by modboot's \
+                     init; it asks for a passphrase",
+                    e.line, e.target
+                ));
+            } else {
+                lines += &format!(" rd.luks.key={uuid}={key}");
+                if !out.keys.contains(key) {
+                    let source = programs::in_root(root, key);
+                    let bytes = std::fs::read(&source).map_err(|err| {
+                        format!("{name}:{}: {}: key file {key}: {err}", e.line, e.target)
+                    })?;
+                    archive.add_file(key, 0o600, bytes)?;
+                    out.keys.push(key.clone());
+                    out.files.push(key.clone());
+                }
+            }
         }
-        let crypttab::Key::File(key) = &e.key else {
-            continue;
-        };
-        if key.starts_with("/dev/") || out.keys.contains(key) {
-            continue;
-        }
-        let source = programs::in_root(root, key);
-        let bytes = std::fs::read(&source)
-            .map_err(|err| format!("{name}:{}: {}: key file {key}: {err}", e.line, e.target))?;
-        archive.add_file(key, 0o600, bytes)?;
-        out.keys.push(key.clone());
-        out.files.push(key.clone());
+        lines.push('\n');
     }
-    archive.add_file(CRYPTTAB, 0o644, lines.into_bytes())?;
-    out.files.push(CRYPTTAB.to_string());
+    if lines.is_empty() {
+        return Ok(());
+    }
+    archive.add_file(crate::cmdline::IMAGE_CMDLINE, 0o644, lines.into_bytes())?;
+    out.files.push(crate::cmdline::IMAGE_CMDLINE.to_string());
     Ok(())
+}
+
+/// The LUKS UUID of a crypttab source: a `UUID=` as written, else what the
+/// LUKS header of the device it names in `root` says.
+fn luks_uuid(root: &Path, source: &crypttab::Source) -> Option<String> {
+    let path = match source {
+        crypttab::Source::Uuid(u) => return Some(u.clone()),
+        crypttab::Source::Path(p) => PathBuf::from(p),
+        crypttab::Source::Label(v) => Path::new("/dev/disk/by-label").join(v),
+        crypttab::Source::PartUuid(v) => Path::new("/dev/disk/by-partuuid").join(v),
+        crypttab::Source::PartLabel(v) => Path::new("/dev/disk/by-partlabel").join(v),
+    };
+    use std::io::Read;
+    let mut head = vec![0u8; 4096];
+    let mut f = std::fs::File::open(programs::in_root(root, &path.to_string_lossy())).ok()?;
+    let n = f.read(&mut head).ok()?;
+    let sb = crate::blkid::probe(head.get(..n)?)?;
+    if sb.fstype != crate::blkid::FsType::CryptoLuks {
+        return None;
+    }
+    let mut buf = [0u8; 36];
+    let n = sb.uuid?.format(&mut buf);
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
 impl Packed {
@@ -889,6 +939,20 @@ mod tests {
         );
         put("/etc/keys/home.key", "home secret");
         put("/etc/keys/early.key", "early secret");
+        // /dev/vdc here: a LUKS header, as cryptsetup writes it.
+        let vdc = root.join("dev/vdc");
+        std::fs::create_dir_all(vdc.parent().unwrap()).unwrap();
+        let luks = "5d1b2c3a-0000-4000-8000-00000000abcd";
+        let format = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "truncate -s 8M {0} && printf k | cryptsetup luksFormat -q --type luks1 \
+                 --pbkdf-force-iterations 1000 --uuid {luks} --key-file=- {0}",
+                vdc.display()
+            ))
+            .status()
+            .unwrap();
+        assert!(format.success(), "cryptsetup luksFormat on a file");
         let targets = crypt_targets(&root, &root.join("sys"), &[]);
         assert_eq!(targets, ["cryptroot"]);
         let mut a = Archive::new();
@@ -900,10 +964,15 @@ mod tests {
             super::super::cpio::read_image(&a.to_newc(), &|_, _| Err("none".into())).unwrap();
         let get = |p: &str| members.iter().find(|m| m.path == p).unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&get("etc/crypttab").data),
-            "cryptroot UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 none luks,discard\n\
-             early /dev/vdc /etc/keys/early.key luks,initramfs,keyslot=1\n"
+            String::from_utf8_lossy(&get("etc/cmdline.d/modboot.conf").data),
+            format!(
+                "rd.luks.name=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0=cryptroot \
+                 rd.luks.options=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0=luks,discard\n\
+                 rd.luks.name={luks}=early rd.luks.options={luks}=luks,initramfs,keyslot=1 \
+                 rd.luks.key={luks}=/etc/keys/early.key\n"
+            )
         );
+        assert!(!members.iter().any(|m| m.path == "etc/crypttab"));
         let key = get("etc/keys/early.key");
         assert_eq!(
             (key.mode & 0o7777, &key.data[..]),

@@ -107,20 +107,17 @@ impl Crypt {
         let selective = [&b"rd.luks.uuid"[..], b"rd.luks.name", b"cryptdevice"]
             .into_iter()
             .any(|k| cmdline::value(cmdline, k).is_some());
-        let off = cmdline::value(cmdline, b"rd.luks") == Some(b"0");
-        if off || (selective && !listed) || !tools::has(CRYPTSETUP) {
-            warn!(
-                "not opening LUKS device {} (UUID={}): {}",
-                B(path),
-                B(uuid_text),
-                if off {
-                    "rd.luks=0"
-                } else if !listed {
-                    "the command line names other devices"
-                } else {
-                    "the image has no /sbin/cryptsetup"
-                }
-            );
+        let why = if cmdline::value(cmdline, b"rd.luks") == Some(b"0") {
+            "rd.luks=0"
+        } else if selective && !listed {
+            "the command line names other devices"
+        } else if !tools::has(CRYPTSETUP) {
+            "the image has no /sbin/cryptsetup"
+        } else {
+            ""
+        };
+        if !why.is_empty() {
+            warn!("not opening LUKS device {} (UUID={}): {}", B(path), B(uuid_text), why);
             return Outcome::Left;
         }
         let mut name_buf = [0u8; 48];

@@ -49,19 +49,15 @@ pub fn cstr<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
     CStr::from_bytes_with_nul(buf.get(..=s.len())?).ok()
 }
 
-/// The image's own command line: parameters mkmodboot wrote for the
-/// layers the root needs (`rd.luks.*`, `rd.lvm.*`, `rd.md.*`), as dracut's
-/// host-only images keep theirs in `/etc/cmdline.d`.
-pub const IMAGE_CMDLINE: &[u8] = b"/etc/cmdline.d/modboot.conf";
-
-/// The command line: the image's own ([`IMAGE_CMDLINE`]), then
+/// The command line: the image's own
+/// ([`modboot::cmdline::IMAGE_CMDLINE`]), then
 /// `/proc/cmdline`, whose parameters come later and so win. A command line
 /// too long for the buffer is cut, and said so; one that cannot be read is
 /// empty, and said so.
 #[inline(never)]
 pub fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
     let (image, kernel) = buf.split_at_mut(CMDLINE_MAX / 2);
-    let mut n = read(IMAGE_CMDLINE, image).map_or(0, <[u8]>::len);
+    let mut n = read(modboot::cmdline::IMAGE_CMDLINE.as_bytes(), image).map_or(0, <[u8]>::len);
     // Newlines separate parameters as spaces do.
     if let Some(end) = image.get_mut(n) {
         *end = b' ';
