@@ -1,80 +1,17 @@
-//! `/etc/crypttab` lines, as systemd-cryptsetup and Debian's cryptsetup
-//! scripts split them (crypttab(5)):
+//! The options of an `/etc/crypttab` line (crypttab(5)), as the init
+//! reads them from `rd.luks.options=` (systemd's and dracut's parameter,
+//! which mkmodboot also writes into the image's own command line for the
+//! build machine's crypttab entries): comma-separated words and
+//! `key=value` pairs ([`option`]); those that `cryptsetup open` takes,
+//! as its flags ([`OPEN_FLAGS`], [`open_flags`]) — the one table of them,
+//! which the host's crypttab reader (`host::crypttab`) uses too.
 //!
 //! ```text
 //! # target      source                                     key   options
 //! cryptroot     UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0  none  luks,discard,tries=5
-//! data          /dev/vdb2                                  /etc/keys/data.key  luks
 //! ```
 //!
-//! Fields are separated by spaces or tabs; `#` starts a comment line. The
-//! key is a file's path; `none`, `-` or a missing field mean "ask for a
-//! passphrase". Options are comma-separated words and `key=value` pairs.
-//!
-//! The host reads the build machine's crypttab; the init reads the same
-//! options from `rd.luks.options=` ([`option`], [`open_flags`]: the
-//! crypttab options cryptsetup takes, as its flags). Pure and
-//! allocation-free.
-
-/// One crypttab line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Entry<'a> {
-    /// The mapping's name: `/dev/mapper/TARGET`.
-    pub target: &'a [u8],
-    /// The device: a path, or `UUID=`, `PARTUUID=`, `LABEL=`, `PARTLABEL=`.
-    pub source: &'a [u8],
-    /// The key file; `None` to ask for a passphrase.
-    pub key: Option<&'a [u8]>,
-    /// The comma-separated options, as written.
-    pub options: &'a [u8],
-}
-
-/// The entries of a crypttab, with their 1-based line numbers. Comment and
-/// blank lines are skipped; a line with fewer than two fields is skipped
-/// too (systemd-cryptsetup-generator warns about it and goes on).
-pub fn entries(text: &[u8]) -> impl Iterator<Item = (usize, Entry<'_>)> {
-    crate::split_at_byte(text, b'\n')
-        .enumerate()
-        .filter_map(|(i, line)| Some((i + 1, Entry::parse(line)?)))
-}
-
-impl<'a> Entry<'a> {
-    /// One line; `None` for a comment, a blank line or a lone field.
-    pub fn parse(line: &'a [u8]) -> Option<Self> {
-        let mut fields = line
-            .split(|&c| c == b' ' || c == b'\t' || c == b'\r')
-            .filter(|f| !f.is_empty());
-        let target = fields.next().filter(|t| !t.starts_with(b"#"))?;
-        let source = fields.next()?;
-        let key = fields.next().filter(|k| !matches!(*k, b"none" | b"-"));
-        let options = fields.next().unwrap_or(b"");
-        Some(Entry {
-            target,
-            source,
-            key,
-            options,
-        })
-    }
-
-    /// An option's value ([`option`]).
-    pub fn option(&self, name: &[u8]) -> Option<&'a [u8]> {
-        option(self.options, name)
-    }
-
-    /// How many passphrases to ask for: `tries=N` (0: no limit), 3 by
-    /// default, as Debian's cryptroot script counts them.
-    pub fn tries(&self) -> u32 {
-        self.option(b"tries")
-            .and_then(crate::cmdline::parse_u32)
-            .unwrap_or(3)
-    }
-
-    /// Whether `source` names this device: a path (`/dev/NAME` against
-    /// its kernel name), or `UUID=`/`LABEL=` against what its header says.
-    pub fn matches(&self, devname: &[u8], uuid: &[u8], label: &[u8]) -> bool {
-        source_matches(self.source, devname, uuid, label)
-    }
-}
+//! Pure and allocation-free.
 
 /// An option's value in comma-separated `options`: `Some(b"")` for a
 /// word given alone (`discard`), `Some(VALUE)` for `NAME=VALUE`; the last
@@ -88,25 +25,6 @@ pub fn option<'a>(options: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         }
     }
     found
-}
-
-/// Whether a `source` (crypttab's second field, or the device part of
-/// `cryptdevice=`) names the device with kernel name `devname`, container
-/// UUID `uuid` (text) and label `label`. `/dev/disk/by-uuid/` and
-/// `by-label/` are read as `UUID=` and `LABEL=`.
-pub fn source_matches(source: &[u8], devname: &[u8], uuid: &[u8], label: &[u8]) -> bool {
-    let tagged: [(&[u8], &[u8]); 4] = [
-        (b"UUID=", uuid),
-        (b"/dev/disk/by-uuid/", uuid),
-        (b"LABEL=", label),
-        (b"/dev/disk/by-label/", label),
-    ];
-    for (prefix, value) in tagged {
-        if let Some(v) = source.strip_prefix(prefix) {
-            return !v.is_empty() && v.eq_ignore_ascii_case(value);
-        }
-    }
-    source.strip_prefix(b"/dev/") == Some(devname)
 }
 
 /// The crypttab options that become `cryptsetup open` flags for a LUKS
@@ -146,37 +64,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines() {
-        let text = b"# comment\n\n\
-            sda5_crypt UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 none luks,discard\n\
-            \tdata\t/dev/vdb2   /etc/keys/data.key luks,tries=0,keyslot=1\n\
-            lonely\n\
-            swap /dev/vdc - plain,cipher=aes-xts-plain64,size=256,swap\n\
-            nokey /dev/vdd\r\n";
-        let e: Vec<_> = entries(text).collect();
-        assert_eq!(e.len(), 4);
-        assert_eq!(e[0].0, 3);
-        assert_eq!(e[0].1.target, b"sda5_crypt");
-        assert_eq!(e[0].1.key, None);
-        assert_eq!(e[0].1.option(b"discard"), Some(&b""[..]));
-        assert_eq!(e[0].1.tries(), 3);
-        assert_eq!(e[1].1.key, Some(&b"/etc/keys/data.key"[..]));
-        assert_eq!(e[1].1.tries(), 0);
-        assert_eq!(e[2].1.key, None);
-        assert_eq!(e[2].1.option(b"cipher"), Some(&b"aes-xts-plain64"[..]));
-        assert_eq!(e[3].0, 7);
-        assert_eq!((e[3].1.source, e[3].1.options), (&b"/dev/vdd"[..], &b""[..]));
-    }
-
-    #[test]
-    fn sources() {
-        let uuid = b"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-        let m = |s: &[u8]| source_matches(s, b"vda2", uuid, b"root");
-        assert!(m(b"UUID=0F1E2D3C-4b5a-6978-8796-a5b4c3d2e1f0"));
-        assert!(m(b"/dev/disk/by-uuid/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"));
-        assert!(m(b"/dev/vda2") && m(b"LABEL=root"));
-        assert!(!m(b"/dev/vda") && !m(b"UUID=") && !m(b"LABEL=") && !m(b"vda2"));
-        assert!(!source_matches(b"LABEL=", b"vda2", uuid, b""));
+    fn options() {
+        let o = b"luks,discard,tries=0,keyslot=1,tries=5,header=/h";
+        assert_eq!(option(o, b"discard"), Some(&b""[..]));
+        assert_eq!(option(o, b"tries"), Some(&b"5"[..]));
+        assert_eq!(option(o, b"header"), Some(&b"/h"[..]));
+        assert_eq!(option(o, b"luk"), None);
+        assert_eq!(option(b"", b"luks"), None);
     }
 
     #[test]

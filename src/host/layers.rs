@@ -433,6 +433,9 @@ pub struct Packed {
     pub crypttab: Vec<String>,
     /// Key files packed (mode 0600): the image must not be readable by others.
     pub keys: Vec<String>,
+    /// The image's own command line ([`crate::cmdline::IMAGE_CMDLINE`]):
+    /// the crypttab entries' `rd.luks.*`, the root's `rd.lvm.vg=`.
+    pub cmdline: String,
 }
 
 /// Pack what the layers need from the build root `root` (`/` on a
@@ -506,7 +509,29 @@ pub fn pack(l: &Layers, root: &Path, archive: &mut Archive) -> Result<Packed, St
         let targets = crypt_targets(root, Path::new("/sys"), &l.crypt_targets);
         crypttab_files(root, &targets, archive, &mut out)?;
     }
+    if l.layers.contains(&Layer::Lvm) {
+        if let Some(vg) = root_vg(root) {
+            out.cmdline += &format!("rd.lvm.vg={vg}\n");
+        }
+    }
+    if !out.cmdline.is_empty() {
+        let path = crate::cmdline::IMAGE_CMDLINE;
+        archive.add_file(path, 0o644, out.cmdline.clone().into_bytes())?;
+        out.files.push(path.to_string());
+    }
     Ok(out)
+}
+
+/// The volume group the build root's `/etc/fstab` mounts `/` from, when
+/// it names it (`/dev/mapper/VG-LV`, `/dev/VG/LV`, as the Debian installer
+/// writes them): only that group is activated at boot (dracut's
+/// `rd.lvm.vg=`), not every group the disks hold.
+fn root_vg(root: &Path) -> Option<String> {
+    let fstab = std::fs::read_to_string(programs::in_root(root, "/etc/fstab")).ok()?;
+    let source = fstab_source(&fstab, "/")?;
+    let mut buf = [0u8; 128];
+    let vg = crate::dmname::root_vg(source.as_bytes(), &mut buf)?;
+    Some(String::from_utf8_lossy(vg).into_owned())
 }
 
 /// The source device of mount point `at` in fstab text.
@@ -588,8 +613,9 @@ pub fn crypt_targets(root: &Path, sys: &Path, found: &[String]) -> Vec<String> {
 
 /// The build root's `/etc/crypttab` entries the image needs for the
 /// mappings `targets` ([`crypttab::needed`]; a target without an entry is
-/// told, and opened by the init as `luks-UUID`), as the image's own
-/// command line ([`crate::cmdline::IMAGE_CMDLINE`]), one line an entry:
+/// told, and opened by the init as `luks-UUID`), added to the image's own
+/// command line (`out.cmdline`, [`crate::cmdline::IMAGE_CMDLINE`]), one
+/// line an entry:
 /// `rd.luks.name=UUID=TARGET`, `rd.luks.key=UUID=PATH` for a key file
 /// (packed at its path, mode 0600), `rd.luks.options=UUID=OPTIONS` — the
 /// init reads the same parameters from the kernel's command line. The
@@ -679,11 +705,7 @@ pub fn crypttab_files(
         }
         lines.push('\n');
     }
-    if lines.is_empty() {
-        return Ok(());
-    }
-    archive.add_file(crate::cmdline::IMAGE_CMDLINE, 0o644, lines.into_bytes())?;
-    out.files.push(crate::cmdline::IMAGE_CMDLINE.to_string());
+    out.cmdline += &lines;
     Ok(())
 }
 
@@ -964,7 +986,7 @@ mod tests {
             super::super::cpio::read_image(&a.to_newc(), &|_, _| Err("none".into())).unwrap();
         let get = |p: &str| members.iter().find(|m| m.path == p).unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&get("etc/cmdline.d/modboot.conf").data),
+            out.cmdline,
             format!(
                 "rd.luks.name=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0=cryptroot \
                  rd.luks.options=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0=luks,discard\n\
@@ -987,6 +1009,25 @@ mod tests {
             e.contains("crypttab:3: early: key file /etc/keys/early.key: "),
             "{e}"
         );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// The root's volume group, as the Debian installer's fstab names it,
+    /// and none for a root on no volume group.
+    #[test]
+    fn the_roots_volume_group_from_fstab() {
+        let root = scratch("rootvg");
+        let fstab = root.join("etc/fstab");
+        std::fs::create_dir_all(fstab.parent().unwrap()).unwrap();
+        for (line, vg) in [
+            ("/dev/mapper/debian--vg-root / ext4 errors=remount-ro 0 1", Some("debian-vg")),
+            ("/dev/vg0/root / xfs defaults 0 1", Some("vg0")),
+            ("/dev/mapper/cryptroot / ext4 defaults 0 1", None),
+            ("UUID=1234 / ext4 defaults 0 1", None),
+        ] {
+            std::fs::write(&fstab, format!("# comment\n{line}\n")).unwrap();
+            assert_eq!(root_vg(&root).as_deref(), vg, "{line}");
+        }
         std::fs::remove_dir_all(&root).unwrap();
     }
 
