@@ -227,12 +227,11 @@ fn say(t: &Target<'_>, how: &str, r: Result<u32, Errno>) {
 /// its standard input (`KEY` is `-` for a passphrase).
 #[inline(never)]
 fn cryptsetup(t: &Target<'_>, key: &[u8], input: &[u8]) -> Result<u32, Errno> {
-    let mut argv = Argv::new(CRYPTSETUP);
-    argv.push(&[b"open"]);
+    let mut argv = Argv::new(CRYPTSETUP, &[b"open"]);
     crypttab::open_flags(t.options, &mut |flag, value| {
         argv.push(&[flag, if value.is_empty() { b"" } else { b"=" }, value]);
     });
-    argv.push(&[b"--key-file=", key]).push(&[t.path]).push(&[t.name]);
+    argv.push(&[b"--key-file=", key]).args(&[t.path, t.name]);
     tools::run(&argv, input)
 }
 

@@ -34,18 +34,14 @@ pub fn wanted(cmdline: &[u8], uuid: &Uuid) -> bool {
 pub fn add_member(dev: &[u8]) -> bool {
     let mut path = [0u8; 80];
     let path = files::join(&mut path, &[b"/dev/", dev]).unwrap_or(b"");
-    let mut argv = Argv::new(MDADM);
-    argv.push(&[b"--incremental"]).push(&[b"--offroot"]).push(&[path]);
-    tools::run_said(&argv)
+    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--offroot", path]))
 }
 
 /// Start every array still waiting for members, degraded, and name each
 /// array that runs without all of its members.
 #[inline(never)]
 pub fn start_degraded() {
-    let mut argv = Argv::new(MDADM);
-    argv.push(&[b"--incremental"]).push(&[b"--run"]).push(&[b"--scan"]);
-    tools::run_said(&argv);
+    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--run", b"--scan"]));
     let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) else {
         return;
