@@ -301,9 +301,11 @@ fn check_device(
         false
     };
     let sb = probe(found.path(), &mut head);
-    if let (Some(sb), Some(devno)) = (sb.filter(|sb| sb.fstype.layer().is_some()), devno) {
-        stack.open(name, devno, &sb, loader);
-        return None;
+    if let (Some(sb), Some(devno)) = (&sb, devno) {
+        if sb.fstype.layer().is_some() {
+            stack.open(name, devno, sb, loader);
+            return None;
+        }
     }
     if !by_name && !root.by_filesystem() {
         return None;
