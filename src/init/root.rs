@@ -331,8 +331,9 @@ fn node_devno(name: &[u8]) -> Option<(u32, u32)> {
 fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superblock<'h>> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0)).unwrap_or(0);
-    for at in blkid::md_tail_offsets(size).into_iter().flatten() {
+    for at in blkid::md_tail_offsets(size) {
         let mut block = [0u8; 4096];
+        let Some(at) = at else { continue };
         if rustix::io::pread(&fd, &mut block, at) == Ok(block.len()) {
             if let Some(sb) = blkid::probe_md(&block) {
                 // Its UUID, its label (the name) would point into `block`:
