@@ -144,8 +144,8 @@ impl Crypt {
         // Its key file, then the passphrase that opened the last device,
         // then what the console gives, `tries` times.
         let mut wrong = 0;
+        let mut typed = [0u8; PASS_MAX];
         for attempt in 0u32.. {
-            let mut typed = [0u8; PASS_MAX];
             let (key, input): (&[u8], &[u8]) = match attempt {
                 0 => match key_file {
                     Some(k) => (k, b""),
@@ -167,8 +167,11 @@ impl Crypt {
                     }
                 }
             };
-            let how = ["its key file", "the passphrase given before", "the passphrase typed"];
-            let how = *how.get(attempt as usize).unwrap_or(&how[2]);
+            let how = match attempt {
+                0 => "its key file",
+                1 => "the passphrase given before",
+                _ => "the passphrase typed",
+            };
             let n = input.len();
             match cryptsetup(&t, key, input) {
                 Ok(0) => {
