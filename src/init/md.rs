@@ -48,11 +48,9 @@ pub fn start_degraded() {
     };
     coldplug::each_entry(&d, &mut |name| {
         let name = name.to_bytes();
-        let mut path = [0u8; 96];
         let mut buf = [0u8; 16];
-        let p = files::join(&mut path, &[b"/sys/class/block/", name, b"/md/degraded"]);
-        let missing = p.and_then(|p| files::read(p, &mut buf).ok());
-        if let Some(n) = missing.and_then(|v| cmdline::parse_u32(v.trim_ascii())).filter(|&n| n > 0) {
+        let missing = files::block_attr(name, b"md/degraded", &mut buf);
+        if let Some(n) = missing.and_then(cmdline::parse_u32).filter(|&n| n > 0) {
             error!(
                 "md array /dev/{} started degraded, {} member(s) missing: mdadm --detail /dev/{} names them",
                 name, n, name

@@ -284,7 +284,7 @@ fn check_device(
     }
     let mut head = [0u8; blkid::PROBE_LEN];
     let mut buf = [0u8; 24];
-    let devno = sysfs_attr(name, b"dev", &mut buf).and_then(parse_devno);
+    let devno = files::block_attr(name, b"dev", &mut buf).and_then(parse_devno);
     let by_name = if root.by_partition() {
         is_root_partition(root, name, &mut head)
     } else if root.is_device(found.path().get(5..)?, devno) {
@@ -350,7 +350,7 @@ fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superb
 fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PROBE_LEN]) -> bool {
     let mut buf = [0u8; 16];
     let Some(number) =
-        sysfs_attr(name, b"partition", &mut buf).and_then(modboot::cmdline::parse_u32)
+        files::block_attr(name, b"partition", &mut buf).and_then(modboot::cmdline::parse_u32)
     else {
         return false; // a whole disk
     };
@@ -391,7 +391,7 @@ fn with_table(
     f: &mut dyn FnMut(blkid::Partition<'_>),
 ) {
     let mut sector_buf = [0u8; 16];
-    let sector = sysfs_attr(
+    let sector = files::block_attr(
         dev.get(5..).unwrap_or(b""),
         b"queue/logical_block_size",
         &mut sector_buf,
@@ -412,13 +412,6 @@ fn with_table(
         last,
         f,
     );
-}
-
-/// `/sys/class/block/NAME/ATTR`, trimmed.
-fn sysfs_attr<'b>(name: &[u8], attr: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    let mut path = [0u8; 128];
-    let p = files::join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
-    Some(files::read(p, buf).ok()?.trim_ascii())
 }
 
 /// `MAJ:MIN`.
