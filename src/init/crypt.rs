@@ -107,7 +107,7 @@ impl Crypt {
         let selective = [&b"rd.luks.uuid"[..], b"rd.luks.name", b"cryptdevice"]
             .into_iter()
             .any(|k| cmdline::value(cmdline, k).is_some());
-        let off = cmdline::value(cmdline, b"rd.luks") == Some(b"0");
+        let off = cmdline::off(cmdline, b"rd.luks");
         if off || (selective && !listed) || !tools::has(CRYPTSETUP) {
             warn!(
                 "not opening LUKS device {} (UUID={}): {}",

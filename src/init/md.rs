@@ -23,7 +23,7 @@ pub const MDADM: &CStr = c"/sbin/mdadm";
 /// `rd.md=0`, and only those `rd.md.uuid=` names if any.
 pub fn wanted(cmdline: &[u8], uuid: &Uuid) -> bool {
     const KEY: &[u8] = b"rd.md.uuid";
-    cmdline::value(cmdline, b"rd.md") != Some(b"0")
+    !cmdline::off(cmdline, b"rd.md")
         && (cmdline::value(cmdline, KEY).is_none()
             || cmdline::for_uuid(cmdline, KEY, uuid, false).is_some())
 }
