@@ -21,7 +21,6 @@ const NO_UDEV: &[u8] = b"devices{obtain_device_list_from_udev=0} \
 
 /// Activate what the boot asks for, a new physical volume having appeared.
 /// False when lvm could not (said).
-#[inline(never)]
 pub fn activate(cmdline: &[u8]) -> bool {
     const NAMED: &[&[u8]] = &[b"rd.lvm.lv", b"rd.lvm.vg"];
     // lvchange takes groups (all their volumes) and VG/LV alike.
