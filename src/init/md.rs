@@ -30,7 +30,6 @@ pub fn wanted(cmdline: &[u8], uuid: &Uuid) -> bool {
 
 /// Add the member `/dev/DEV` to its array. False when mdadm could not
 /// (said).
-#[inline(never)]
 pub fn add_member(dev: &[u8]) -> bool {
     let mut path = [0u8; 80];
     let path = files::join(&mut path, &[b"/dev/", dev]).unwrap_or(b"");
@@ -39,7 +38,6 @@ pub fn add_member(dev: &[u8]) -> bool {
 
 /// Start every array still waiting for members, degraded, and name each
 /// array that runs without all of its members.
-#[inline(never)]
 pub fn start_degraded() {
     tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--run", b"--scan"]));
     let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
