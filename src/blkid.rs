@@ -142,19 +142,16 @@ impl Uuid {
     pub fn matches(&self, text: &[u8]) -> bool {
         let mut buf = [0u8; 36];
         let n = self.format(&mut buf);
-        let digits = |s: &[u8]| -> ([u8; 36], usize) {
-            let mut d = [0u8; 36];
-            let mut n = 0;
-            for &c in s.iter().filter(|&&c| c != b'-' && c != b':') {
-                match d.get_mut(n) {
-                    Some(slot) => *slot = c.to_ascii_lowercase(),
-                    None => return (d, 37),
-                }
-                n += 1;
+        let digit = |c: &&u8| **c != b'-' && **c != b':';
+        let mut ours = buf.get(..n).unwrap_or(&[]).iter().filter(digit);
+        let mut theirs = text.iter().filter(digit);
+        loop {
+            match (ours.next(), theirs.next()) {
+                (None, None) => return n > 0,
+                (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {}
+                _ => return false,
             }
-            (d, n)
-        };
-        n > 0 && digits(buf.get(..n).unwrap_or(&[])) == digits(text)
+        }
     }
 }
 

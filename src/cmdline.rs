@@ -392,6 +392,12 @@ pub fn value<'a>(cmdline: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
         .map(|p| p.value.unwrap_or(p.key.get(p.key.len()..).unwrap_or(b"")))
 }
 
+/// Whether the last `KEY=` on the command line is `KEY=0`: a layer turned
+/// off (`rd.luks=0`, `rd.lvm=0`, `rd.md=0`).
+pub fn off(cmdline: &[u8], key: &[u8]) -> bool {
+    value(cmdline, key) == Some(b"0")
+}
+
 /// The last `KEY=UUID=VALUE` (or `KEY=UUID`: an empty value) whose UUID
 /// names `uuid` (any spelling [`Uuid::matches`] takes, or `luks-UUID` as
 /// dracut writes it) — systemd's `rd.luks.name=`, `rd.luks.key=`,

@@ -107,7 +107,7 @@ impl Crypt {
         let selective = [&b"rd.luks.uuid"[..], b"rd.luks.name", b"cryptdevice"]
             .into_iter()
             .any(|k| cmdline::value(cmdline, k).is_some());
-        let why = if cmdline::value(cmdline, b"rd.luks") == Some(b"0") {
+        let why = if cmdline::off(cmdline, b"rd.luks") {
             "rd.luks=0"
         } else if selective && !listed {
             "the command line names other devices"
@@ -141,8 +141,8 @@ impl Crypt {
         // Its key file, then the passphrase that opened the last device,
         // then what the console gives, `tries` times.
         let mut wrong = 0;
+        let mut typed = [0u8; PASS_MAX];
         for attempt in 0u32.. {
-            let mut typed = [0u8; PASS_MAX];
             let (key, input): (&[u8], &[u8]) = match attempt {
                 0 => match key_file {
                     Some(k) => (k, b""),
@@ -164,8 +164,11 @@ impl Crypt {
                     }
                 }
             };
-            let how = ["its key file", "the passphrase given before", "the passphrase typed"];
-            let how = *how.get(attempt as usize).unwrap_or(&how[2]);
+            let how = match attempt {
+                0 => "its key file",
+                1 => "the passphrase given before",
+                _ => "the passphrase typed",
+            };
             let n = input.len();
             match cryptsetup(&t, key, input) {
                 Ok(0) => {
@@ -224,12 +227,11 @@ fn say(t: &Target<'_>, how: &str, r: Result<u32, Errno>) {
 /// its standard input (`KEY` is `-` for a passphrase).
 #[inline(never)]
 fn cryptsetup(t: &Target<'_>, key: &[u8], input: &[u8]) -> Result<u32, Errno> {
-    let mut argv = Argv::new(CRYPTSETUP);
-    argv.push(&[b"open"]);
+    let mut argv = Argv::new(CRYPTSETUP, &[b"open"]);
     crypttab::open_flags(t.options, &mut |flag, value| {
         argv.push(&[flag, if value.is_empty() { b"" } else { b"=" }, value]);
     });
-    argv.push(&[b"--key-file=", key]).push(&[t.path]).push(&[t.name]);
+    argv.push(&[b"--key-file=", key]).args(&[t.path, t.name]);
     tools::run(&argv, input)
 }
 

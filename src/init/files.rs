@@ -24,6 +24,13 @@ pub fn read<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     Ok(buf.get(..len).unwrap_or(&[]))
 }
 
+/// `/sys/class/block/NAME/ATTR`, trimmed.
+pub fn block_attr<'b>(name: &[u8], attr: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let mut path = [0u8; 128];
+    let p = join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
+    Some(read(p, buf).ok()?.trim_ascii())
+}
+
 /// Write `data` to an existing file (a sysctl) in one write.
 pub fn write(path: &[u8], data: &[u8]) -> Result<(), Errno> {
     let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;

@@ -21,16 +21,14 @@ const NO_UDEV: &[u8] = b"devices{obtain_device_list_from_udev=0} \
 
 /// Activate what the boot asks for, a new physical volume having appeared.
 /// False when lvm could not (said).
-#[inline(never)]
 pub fn activate(cmdline: &[u8]) -> bool {
     const NAMED: &[&[u8]] = &[b"rd.lvm.lv", b"rd.lvm.vg"];
     // lvchange takes groups (all their volumes) and VG/LV alike.
     let named = cmdline::list(cmdline, NAMED).next().is_some();
-    let mut argv = Argv::new(LVM);
-    argv.push(&[if named { b"lvchange" } else { b"vgchange" }]);
-    argv.push(&[b"-ay"]).push(&[b"--sysinit"]).push(&[b"--config"]).push(&[NO_UDEV]);
+    let mut argv = Argv::new(LVM, &[if named { b"lvchange" } else { b"vgchange" }]);
+    argv.args(&[b"-ay", b"--sysinit", b"--config", NO_UDEV]);
     for name in cmdline::list(cmdline, NAMED) {
-        argv.push(&[name]);
+        argv.args(&[name]);
     }
     tools::run_said(&argv)
 }

@@ -23,40 +23,32 @@ pub const MDADM: &CStr = c"/sbin/mdadm";
 /// `rd.md=0`, and only those `rd.md.uuid=` names if any.
 pub fn wanted(cmdline: &[u8], uuid: &Uuid) -> bool {
     const KEY: &[u8] = b"rd.md.uuid";
-    cmdline::value(cmdline, b"rd.md") != Some(b"0")
+    !cmdline::off(cmdline, b"rd.md")
         && (cmdline::value(cmdline, KEY).is_none()
             || cmdline::for_uuid(cmdline, KEY, uuid, false).is_some())
 }
 
 /// Add the member `/dev/DEV` to its array. False when mdadm could not
 /// (said).
-#[inline(never)]
 pub fn add_member(dev: &[u8]) -> bool {
     let mut path = [0u8; 80];
     let path = files::join(&mut path, &[b"/dev/", dev]).unwrap_or(b"");
-    let mut argv = Argv::new(MDADM);
-    argv.push(&[b"--incremental"]).push(&[b"--offroot"]).push(&[path]);
-    tools::run_said(&argv)
+    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--offroot", path]))
 }
 
 /// Start every array still waiting for members, degraded, and name each
 /// array that runs without all of its members.
-#[inline(never)]
 pub fn start_degraded() {
-    let mut argv = Argv::new(MDADM);
-    argv.push(&[b"--incremental"]).push(&[b"--run"]).push(&[b"--scan"]);
-    tools::run_said(&argv);
+    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--run", b"--scan"]));
     let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) else {
         return;
     };
     coldplug::each_entry(&d, &mut |name| {
         let name = name.to_bytes();
-        let mut path = [0u8; 96];
         let mut buf = [0u8; 16];
-        let p = files::join(&mut path, &[b"/sys/class/block/", name, b"/md/degraded"]);
-        let missing = p.and_then(|p| files::read(p, &mut buf).ok());
-        if let Some(n) = missing.and_then(|v| cmdline::parse_u32(v.trim_ascii())).filter(|&n| n > 0) {
+        let missing = files::block_attr(name, b"md/degraded", &mut buf);
+        if let Some(n) = missing.and_then(cmdline::parse_u32).filter(|&n| n > 0) {
             error!(
                 "md array /dev/{} started degraded, {} member(s) missing: mdadm --detail /dev/{} names them",
                 name, n, name

@@ -284,7 +284,7 @@ fn check_device(
     }
     let mut head = [0u8; blkid::PROBE_LEN];
     let mut buf = [0u8; 24];
-    let devno = sysfs_attr(name, b"dev", &mut buf).and_then(parse_devno);
+    let devno = files::block_attr(name, b"dev", &mut buf).and_then(parse_devno);
     let by_name = if root.by_partition() {
         is_root_partition(root, name, &mut head)
     } else if root.is_device(found.path().get(5..)?, devno) {
@@ -301,9 +301,11 @@ fn check_device(
         false
     };
     let sb = probe(found.path(), &mut head);
-    if let (Some(sb), Some(devno)) = (sb.filter(|sb| sb.fstype.layer().is_some()), devno) {
-        stack.open(name, devno, &sb, loader);
-        return None;
+    if let (Some(sb), Some(devno)) = (&sb, devno) {
+        if sb.fstype.layer().is_some() {
+            stack.open(name, devno, sb, loader);
+            return None;
+        }
     }
     if !by_name && !root.by_filesystem() {
         return None;
@@ -329,8 +331,9 @@ fn node_devno(name: &[u8]) -> Option<(u32, u32)> {
 fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superblock<'h>> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0)).unwrap_or(0);
-    for at in blkid::md_tail_offsets(size).into_iter().flatten() {
+    for at in blkid::md_tail_offsets(size) {
         let mut block = [0u8; 4096];
+        let Some(at) = at else { continue };
         if rustix::io::pread(&fd, &mut block, at) == Ok(block.len()) {
             if let Some(sb) = blkid::probe_md(&block) {
                 // Its UUID, its label (the name) would point into `block`:
@@ -347,7 +350,7 @@ fn probe<'h>(path: &[u8], head: &'h mut [u8; blkid::PROBE_LEN]) -> Option<Superb
 fn is_root_partition(root: &RootDev<'_>, name: &[u8], head: &mut [u8; blkid::PROBE_LEN]) -> bool {
     let mut buf = [0u8; 16];
     let Some(number) =
-        sysfs_attr(name, b"partition", &mut buf).and_then(modboot::cmdline::parse_u32)
+        files::block_attr(name, b"partition", &mut buf).and_then(modboot::cmdline::parse_u32)
     else {
         return false; // a whole disk
     };
@@ -388,7 +391,7 @@ fn with_table(
     f: &mut dyn FnMut(blkid::Partition<'_>),
 ) {
     let mut sector_buf = [0u8; 16];
-    let sector = sysfs_attr(
+    let sector = files::block_attr(
         dev.get(5..).unwrap_or(b""),
         b"queue/logical_block_size",
         &mut sector_buf,
@@ -409,13 +412,6 @@ fn with_table(
         last,
         f,
     );
-}
-
-/// `/sys/class/block/NAME/ATTR`, trimmed.
-fn sysfs_attr<'b>(name: &[u8], attr: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    let mut path = [0u8; 128];
-    let p = files::join(&mut path, &[b"/sys/class/block/", name, b"/", attr])?;
-    Some(files::read(p, buf).ok()?.trim_ascii())
 }
 
 /// `MAJ:MIN`.

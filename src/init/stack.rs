@@ -78,7 +78,7 @@ impl<'c> Stack<'c> {
                 r == crypt::Outcome::Opened
             }
             Layer::Lvm => {
-                if cmdline::value(self.cmdline, b"rd.lvm") == Some(b"0") {
+                if cmdline::off(self.cmdline, b"rd.lvm") {
                     return;
                 }
                 if let Some(l) = loader {

@@ -30,7 +30,8 @@ pub struct Argv {
 }
 
 impl Argv {
-    pub fn new(program: &CStr) -> Argv {
+    /// `program`, then `args`, one argument each.
+    pub fn new(program: &CStr, args: &[&[u8]]) -> Argv {
         let mut a = Argv {
             buf: [0; ARGS_BYTES],
             len: 0,
@@ -39,7 +40,16 @@ impl Argv {
             overflow: false,
         };
         a.push(&[program.to_bytes()]);
+        a.args(args);
         a
+    }
+
+    /// Add each of `args`, one argument each.
+    pub fn args(&mut self, args: &[&[u8]]) -> &mut Self {
+        for &arg in args {
+            self.push(&[arg]);
+        }
+        self
     }
 
     /// Add one argument, the concatenation of `parts`.
