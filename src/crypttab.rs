@@ -3,7 +3,7 @@
 //! which mkmodboot also writes into the image's own command line for the
 //! build machine's crypttab entries): comma-separated words and
 //! `key=value` pairs ([`option`]); those that `cryptsetup open` takes,
-//! as its flags ([`OPEN_FLAGS`], [`open_flags`]) — the one table of them,
+//! as its flags ([`open_flag_pairs`], [`open_flags`]) — the one table of them,
 //! which the host's crypttab reader (`host::crypttab`) uses too.
 //!
 //! ```text
@@ -27,32 +27,36 @@ pub fn option<'a>(options: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     found
 }
 
-/// The crypttab options that become `cryptsetup open` flags for a LUKS
-/// device, and the flags, in the order of Debian's `unlock_mapping`.
-/// Options taking a value are given as `--flag=VALUE`. The one table of
-/// this mapping: the init opens LUKS devices with it, and the host's
-/// `crypttab::Entry::open_args` adds only what other device types take
-/// (plain's `cipher=`, tcrypt's `veracrypt`, ...).
-pub const OPEN_FLAGS: [(&[u8], &[u8]); 12] = [
-    (b"header", b"--header"),
-    (b"readonly", b"--readonly"),
-    (b"read-only", b"--readonly"),
-    (b"discard", b"--allow-discards"),
-    (b"keyslot", b"--key-slot"),
-    (b"key-slot", b"--key-slot"),
-    (b"keyfile-size", b"--keyfile-size"),
-    (b"keyfile-offset", b"--keyfile-offset"),
-    (b"same-cpu-crypt", b"--perf-same_cpu_crypt"),
-    (b"submit-from-crypt-cpus", b"--perf-submit_from_crypt_cpus"),
-    (b"no-read-workqueue", b"--perf-no_read_workqueue"),
-    (b"no-write-workqueue", b"--perf-no_write_workqueue"),
-];
+/// The crypttab options that become `cryptsetup open` flags, and the
+/// flags, as `OPTION FLAG` pairs, one a line (one string, not a table of
+/// slices: 300 bytes less in the init). Options taking a value are given
+/// as `--flag=VALUE`.
+const OPEN_FLAG_PAIRS: &str = "header --header
+readonly --readonly
+read-only --readonly
+discard --allow-discards
+keyslot --key-slot
+key-slot --key-slot
+keyfile-size --keyfile-size
+keyfile-offset --keyfile-offset
+same-cpu-crypt --perf-same_cpu_crypt
+submit-from-crypt-cpus --perf-submit_from_crypt_cpus
+no-read-workqueue --perf-no_read_workqueue
+no-write-workqueue --perf-no_write_workqueue";
+
+/// Each crypttab option `cryptsetup open` takes, with its flag.
+pub fn open_flag_pairs() -> impl Iterator<Item = (&'static [u8], &'static [u8])> {
+    crate::split_at_byte(OPEN_FLAG_PAIRS.as_bytes(), b'\n').filter_map(|pair| {
+        let space = pair.iter().position(|&c| c == b' ')?;
+        Some((pair.get(..space)?, pair.get(space + 1..)?))
+    })
+}
 
 /// Each `cryptsetup open` flag that `options` (crypttab's, or
 /// `rd.luks.options=`) asks for: `f(flag, value)`, the value empty for a
 /// plain flag.
 pub fn open_flags<'a>(options: &'a [u8], f: &mut dyn FnMut(&'static [u8], &'a [u8])) {
-    for (name, flag) in OPEN_FLAGS {
+    for (name, flag) in open_flag_pairs() {
         if let Some(value) = option(options, name) {
             f(flag, value);
         }
@@ -71,6 +75,16 @@ mod tests {
         assert_eq!(option(o, b"header"), Some(&b"/h"[..]));
         assert_eq!(option(o, b"luk"), None);
         assert_eq!(option(b"", b"luks"), None);
+    }
+
+    #[test]
+    fn every_pair_is_an_option_and_a_flag() {
+        let pairs: Vec<_> = open_flag_pairs().collect();
+        assert_eq!(pairs.len(), 12);
+        for (option, flag) in pairs {
+            assert!(!option.is_empty() && !option.starts_with(b"-"), "{option:?}");
+            assert!(flag.starts_with(b"--") && !flag.contains(&b' '), "{flag:?}");
+        }
     }
 
     #[test]

@@ -563,7 +563,7 @@ impl Entry {
     /// take (`--cipher=`, `--key-size=`, `--hash=`, `--offset=`, `--skip=`
     /// for plain; `--veracrypt`, `--tcrypt-hidden` for tcrypt) and
     /// `--sector-size=`, `--verify-passphrase`; then the flags of the
-    /// core's table ([`crate::crypttab::OPEN_FLAGS`], the one the init
+    /// core's table ([`crate::crypttab::open_flag_pairs`], the one the init
     /// opens LUKS devices with), `--key-slot=` for LUKS only, the
     /// key file's size not for plain and tcrypt, its offset not for
     /// tcrypt; then `--type=KIND`. The caller adds `--key-file=`, `open`,
@@ -596,7 +596,7 @@ impl Entry {
             }
         }
         let words = self.option_words();
-        for (option, flag) in crate::crypttab::OPEN_FLAGS {
+        for (option, flag) in crate::crypttab::open_flag_pairs() {
             let Some((_, value)) = words.iter().find(|(n, _)| n.as_bytes() == option) else {
                 continue;
             };

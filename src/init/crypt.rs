@@ -15,17 +15,16 @@
 //!   `PATH:KEYDEV` read as `PATH`): a key file in the image;
 //! - `rd.luks.options=UUID=OPTIONS` (or `OPTIONS` for every device):
 //!   crypttab's options, those dm-crypt takes passed to cryptsetup
-//!   ([`modboot::crypttab::OPEN_FLAGS`]), and `tries=`.
+//!   ([`modboot::crypttab::open_flags`]), and `tries=`.
 //!
 //! The key: the key file, then the passphrase that opened the device
 //! before (one passphrase is tried on every device before anyone is asked
-//! again), then the console: `Please unlock disk NAME (/dev/DEVICE):`,
+//! again), then the console: `Please unlock disk NAME (/dev/DEVICE):` on a line of its own,
 //! echo off, up to `tries=` times (3 by default, 0 for no limit); then the
 //! boot gives up (the failure policy). A passphrase goes to cryptsetup on
 //! a pipe (`--key-file=-`), exactly as typed, without the newline.
 
 use crate::kmsg::B;
-use crate::modload::Loader;
 use crate::tools::{self, Argv};
 use crate::{clock, files, sys};
 use core::ffi::CStr;
@@ -83,7 +82,6 @@ impl Crypt {
         dev: &[u8],
         devno: (u32, u32),
         sb: &Superblock<'_>,
-        loader: Option<&mut Loader<'_>>,
         asked_ns: &mut u64,
     ) -> Outcome {
         let mut uuid_buf = [0u8; 36];
@@ -96,11 +94,11 @@ impl Crypt {
         let mut options = cmdline::for_uuid(cmdline, b"rd.luks.options", &uuid, true).unwrap_or(b"");
         // cryptdevice=DEVICE:NAME[:OPTIONS]
         if let Some(v) = cmdline::value(cmdline, b"cryptdevice") {
-            let mut parts = v.splitn(3, |&c| c == b':');
-            let source = RootDev::parse(parts.next().unwrap_or(b""));
+            let (source, rest) = split_colon(v);
+            let source = RootDev::parse(source);
             if source.is_some_and(|s| s.is_device(dev, Some(devno)) || s.is_filesystem(sb)) {
-                name = parts.next();
-                options = parts.next().unwrap_or(b"");
+                let (n, o) = split_colon(rest);
+                (name, options) = (Some(n), o);
             }
         }
         let listed = name.is_some() || cmdline::for_uuid(cmdline, b"rd.luks.uuid", &uuid, false).is_some();
@@ -124,17 +122,12 @@ impl Crypt {
         let name = name.unwrap_or_else(|| {
             files::join(&mut name_buf, &[b"luks-", uuid_text]).unwrap_or(b"")
         });
-        if let Some(l) = loader {
-            l.request(b"dm_crypt");
-            l.wait_named();
-        }
         let t = Target {
             path,
             name,
             options,
         };
-        let key_file = cmdline::for_uuid(cmdline, b"rd.luks.key", &uuid, true)
-            .and_then(|k| k.split(|&c| c == b':').next());
+        let key_file = cmdline::for_uuid(cmdline, b"rd.luks.key", &uuid, true).map(|k| split_colon(k).0);
         let tries = crypttab::option(options, b"tries")
             .and_then(cmdline::parse_u32)
             .unwrap_or(3);
@@ -206,6 +199,12 @@ impl Crypt {
     }
 }
 
+/// `A:B` as `A` and `B` (`B` empty without a colon).
+fn split_colon(s: &[u8]) -> (&[u8], &[u8]) {
+    let colon = s.iter().position(|&c| c == b':').unwrap_or(s.len());
+    (s.get(..colon).unwrap_or(s), s.get(colon + 1..).unwrap_or(&[]))
+}
+
 /// The line for a try that did not open the device.
 #[inline(never)]
 fn say(t: &Target<'_>, how: &str, r: Result<u32, Errno>) {
@@ -239,9 +238,10 @@ fn cryptsetup(t: &Target<'_>, key: &[u8], input: &[u8]) -> Result<u32, Errno> {
 /// its newline.
 #[inline(never)]
 fn ask<'p>(t: &Target<'_>, pass: &'p mut [u8; PASS_MAX]) -> Result<&'p [u8], Errno> {
-    info!("asking for the passphrase of {} ({}) on the console", B(t.name), B(t.path));
+    // A whole line: the console shows it even mid-line, and a reader of
+    // the console (a test, a serial log) sees the prompt as it comes.
     let (out, input) = (sys::console(), sys::console_in());
-    for part in [&b"Please unlock disk "[..], t.name, b" (", t.path, b"): "] {
+    for part in [&b"Please unlock disk "[..], t.name, b" (", t.path, b"):\n"] {
         rustix::io::write(out, part)?;
     }
     let echo = sys::console_echo(false);
@@ -264,6 +264,5 @@ fn ask<'p>(t: &Target<'_>, pass: &'p mut [u8; PASS_MAX]) -> Result<&'p [u8], Err
     if echo {
         sys::console_echo(true);
     }
-    let _ = rustix::io::write(out, b"\n");
     read.map(|()| pass.get(..len).unwrap_or(&[]))
 }

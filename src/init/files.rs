@@ -63,30 +63,26 @@ pub fn cstr<'b>(s: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
 /// empty, and said so.
 #[inline(never)]
 pub fn read_cmdline(buf: &mut [u8; CMDLINE_MAX]) -> &[u8] {
-    let (image, kernel) = buf.split_at_mut(CMDLINE_MAX / 2);
-    let mut n = read(modboot::cmdline::IMAGE_CMDLINE.as_bytes(), image).map_or(0, <[u8]>::len);
-    // Newlines separate parameters as spaces do.
-    if let Some(end) = image.get_mut(n) {
+    let mut n = read(modboot::cmdline::IMAGE_CMDLINE.as_bytes(), buf).map_or(0, <[u8]>::len);
+    // Newlines separate parameters as spaces do; a space before the
+    // kernel's.
+    if let Some(end) = buf.get_mut(n) {
         *end = b' ';
         n += 1;
     }
-    match read(b"/proc/cmdline", kernel) {
+    match read(b"/proc/cmdline", buf.get_mut(n..).unwrap_or(&mut [])) {
         Ok(s) => {
-            if s.len() == CMDLINE_MAX / 2 {
-                warn!("kernel command line cut at {} bytes", CMDLINE_MAX / 2);
+            n += s.len();
+            if n == CMDLINE_MAX {
+                warn!("kernel command line cut at {} bytes", CMDLINE_MAX);
             }
-            let len = s.len();
-            buf.copy_within(CMDLINE_MAX / 2..CMDLINE_MAX / 2 + len, n);
-            buf.get(..n + len).unwrap_or(&[])
         }
-        Err(e) => {
-            error!(
-                "cannot read /proc/cmdline: {}; using defaults",
-                crate::kmsg::E(e)
-            );
-            buf.get(..n).unwrap_or(&[])
-        }
+        Err(e) => error!(
+            "cannot read /proc/cmdline: {}; using defaults",
+            crate::kmsg::E(e)
+        ),
     }
+    buf.get(..n).unwrap_or(&[])
 }
 
 /// `/dev/kmsg` drops a writer's lines beyond 10 per 5 s by default; a boot

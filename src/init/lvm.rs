@@ -19,9 +19,9 @@ pub const LVM: &CStr = c"/sbin/lvm";
 const NO_UDEV: &[u8] = b"devices{obtain_device_list_from_udev=0} \
     activation{udev_sync=0 udev_rules=0 monitoring=0}";
 
-/// Activate what the boot asks for, a new physical volume having appeared.
-/// False when lvm could not (said).
-pub fn activate(cmdline: &[u8]) -> bool {
+/// Activate what the boot asks for, a new physical volume having appeared;
+/// a failure is said.
+pub fn activate(cmdline: &[u8]) {
     const NAMED: &[&[u8]] = &[b"rd.lvm.lv", b"rd.lvm.vg"];
     // lvchange takes groups (all their volumes) and VG/LV alike.
     let named = cmdline::list(cmdline, NAMED).next().is_some();
@@ -30,5 +30,5 @@ pub fn activate(cmdline: &[u8]) -> bool {
     for name in cmdline::list(cmdline, NAMED) {
         argv.args(&[name]);
     }
-    tools::run_said(&argv)
+    tools::run_said(&argv, if named { "lvm lvchange" } else { "lvm vgchange" });
 }

@@ -28,18 +28,17 @@ pub fn wanted(cmdline: &[u8], uuid: &Uuid) -> bool {
             || cmdline::for_uuid(cmdline, KEY, uuid, false).is_some())
 }
 
-/// Add the member `/dev/DEV` to its array. False when mdadm could not
-/// (said).
-pub fn add_member(dev: &[u8]) -> bool {
+/// Add the member `/dev/DEV` to its array; a failure is said.
+pub fn add_member(dev: &[u8]) {
     let mut path = [0u8; 80];
     let path = files::join(&mut path, &[b"/dev/", dev]).unwrap_or(b"");
-    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--offroot", path]))
+    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--offroot", path]), "mdadm --incremental");
 }
 
 /// Start every array still waiting for members, degraded, and name each
 /// array that runs without all of its members.
 pub fn start_degraded() {
-    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--run", b"--scan"]));
+    tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--run", b"--scan"]), "mdadm --run");
     let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) else {
         return;

@@ -268,12 +268,6 @@ impl<'a> Loader<'a> {
     #[inline(never)]
     pub fn settle(&mut self) {
         self.ceiling = BY_NAME;
-        self.wait_named();
-    }
-
-    /// Wait for the modules requested by name (and what they need); device
-    /// loads go on as before.
-    pub fn wait_named(&mut self) {
         loop {
             self.pump();
             let queued = self.queue.iter().flatten();

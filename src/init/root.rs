@@ -135,7 +135,7 @@ pub fn find(
                 if mount_at(text, None, bp, loader.as_deref_mut()).is_ok() {
                     return Ok(Found::NONE);
                 }
-            } else if let Some(found) = scan_block_devices(&root, stack, loader.as_deref_mut()) {
+            } else if let Some(found) = scan_block_devices(&root, stack) {
                 return Ok(announce(found, text, start));
             }
         }
@@ -184,9 +184,9 @@ pub fn find(
             }
         };
         // A tag is tried again when uevents come (a device, a driver);
-        // without them, only once. A layer that made a device has it
-        // looked for too.
-        rescan = if tag { readable } else { !events || core::mem::take(&mut stack.grew) };
+        // without them, only once. (A device a layer makes comes with its
+        // uevents too.)
+        rescan = if tag { readable } else { !events };
         if let (true, Some(u)) = (readable, uevents) {
             let mut found = None;
             let lost = u.drain(&mut |ev| {
@@ -199,14 +199,11 @@ pub fn find(
                 // `change` says they are ready.
                 if ev.is_block_ready() && found.is_none() {
                     let name = ev.devpath.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-                    found = check_device(&root, name, stack, loader.as_deref_mut());
+                    found = check_device(&root, name, stack);
                 }
             });
             if let Some(found) = found {
                 return Ok(announce(found, text, start));
-            }
-            if stack.grew {
-                rescan = true;
             }
             if lost {
                 if let Some(l) = loader.as_deref_mut() {
@@ -250,17 +247,13 @@ fn announce(found: Found, text: &[u8], start: u64) -> Found {
 }
 
 /// Look at every block device present.
-fn scan_block_devices(
-    root: &RootDev<'_>,
-    stack: &mut Stack<'_>,
-    mut loader: Option<&mut Loader<'_>>,
-) -> Option<Found> {
+fn scan_block_devices(root: &RootDev<'_>, stack: &mut Stack<'_>) -> Option<Found> {
     let mut found = None;
     let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     if let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) {
         coldplug::each_entry(&d, &mut |name| {
             if found.is_none() {
-                found = check_device(root, name.to_bytes(), stack, loader.as_deref_mut());
+                found = check_device(root, name.to_bytes(), stack);
             }
         });
     }
@@ -270,12 +263,7 @@ fn scan_block_devices(
 /// Whether block device `name` (its name in `/sys/class/block`) is the root.
 /// A container (LUKS, LVM, md) is never the root: it goes to its layer
 /// ([`Stack::open`]), which makes the device that may be.
-fn check_device(
-    root: &RootDev<'_>,
-    name: &[u8],
-    stack: &mut Stack<'_>,
-    loader: Option<&mut Loader<'_>>,
-) -> Option<Found> {
+fn check_device(root: &RootDev<'_>, name: &[u8], stack: &mut Stack<'_>) -> Option<Found> {
     let mut found = Found::NONE;
     found.len = files::join(&mut found.path, &[b"/dev/", name])?.len();
     // sysfs says '!' where the node's name has '/' (cciss!c0d0).
@@ -303,7 +291,7 @@ fn check_device(
     let sb = probe(found.path(), &mut head);
     if let (Some(sb), Some(devno)) = (&sb, devno) {
         if sb.fstype.layer().is_some() {
-            stack.open(name, devno, sb, loader);
+            stack.open(name, devno, sb);
             return None;
         }
     }

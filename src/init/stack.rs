@@ -8,7 +8,6 @@
 //! device-mapper and md, whose devices are empty at `add`).
 
 use crate::crypt::{self, Crypt};
-use crate::modload::Loader;
 use crate::{lvm, md};
 use modboot::blkid::{Layer, Superblock, Uuid};
 use modboot::cmdline;
@@ -23,8 +22,6 @@ pub struct Stack<'c> {
     /// Device numbers of the containers already handed to their layer.
     seen: [(u32, u32); SEEN_MAX],
     seen_len: usize,
-    /// A layer made a new device: look at the block devices again.
-    pub grew: bool,
     /// A layer failed in a way the boot cannot go past (wrong passphrases).
     pub failed: bool,
     /// Nanoseconds spent waiting for someone to type, not counted against
@@ -42,7 +39,6 @@ impl<'c> Stack<'c> {
             crypt: Crypt::new(),
             seen: [(0, 0); SEEN_MAX],
             seen_len: 0,
-            grew: false,
             failed: false,
             asked_ns: 0,
             md_seen: false,
@@ -58,7 +54,6 @@ impl<'c> Stack<'c> {
         dev: &[u8],
         devno: (u32, u32),
         sb: &Superblock<'_>,
-        loader: Option<&mut Loader<'_>>,
     ) {
         let Some(layer) = sb.fstype.layer() else {
             return;
@@ -71,31 +66,25 @@ impl<'c> Stack<'c> {
             *slot = devno;
             self.seen_len += 1;
         }
-        let ok = match layer {
+        match layer {
             Layer::Luks => {
-                let r = self.crypt.open(self.cmdline, dev, devno, sb, loader, &mut self.asked_ns);
+                let r = self.crypt.open(self.cmdline, dev, devno, sb, &mut self.asked_ns);
                 self.failed |= r == crypt::Outcome::Failed;
-                r == crypt::Outcome::Opened
             }
             Layer::Lvm => {
                 if cmdline::off(self.cmdline, b"rd.lvm") {
                     return;
                 }
-                if let Some(l) = loader {
-                    l.request(b"dm_mod");
-                    l.wait_named();
-                }
-                lvm::activate(self.cmdline)
+                lvm::activate(self.cmdline);
             }
             Layer::Md => {
                 if !md::wanted(self.cmdline, &sb.uuid.unwrap_or(Uuid::Bytes([0; 16]))) {
                     return;
                 }
                 self.md_seen = true;
-                md::add_member(dev)
+                md::add_member(dev);
             }
-        };
-        self.grew |= ok;
+        }
     }
 
     /// The root's wait is two thirds over: start incomplete md arrays
@@ -104,7 +93,6 @@ impl<'c> Stack<'c> {
         if self.md_seen && !self.degraded_started {
             self.degraded_started = true;
             md::start_degraded();
-            self.grew = true;
         }
     }
 }

@@ -13,10 +13,9 @@ use rustix::io::Errno;
 /// Longest argument list, and the room for its strings.
 const ARGS_MAX: usize = 24;
 const ARGS_BYTES: usize = 1536;
-/// A tool's environment: where its helpers are; lvm not warning about
-/// the init's descriptors it inherits (all close-on-exec).
+/// A tool's environment: where its helpers are. (The init's own
+/// descriptors are all close-on-exec: lvm finds none to warn about.)
 const ENV_PATH: &CStr = c"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-const ENV_LVM: &CStr = c"LVM_SUPPRESS_FD_WARNINGS=1";
 
 /// A program's arguments, `argv[0]` (its path) first, NUL-terminated in one
 /// buffer.
@@ -75,39 +74,20 @@ impl Argv {
         self.n += 1;
         self
     }
-
-    /// `argv[0]`.
-    fn program(&self) -> &[u8] {
-        self.arg(0)
-    }
-
-    /// Argument `i`, empty if there is none.
-    fn arg(&self, i: usize) -> &[u8] {
-        let start = self.starts.get(i).filter(|_| i < self.n).map_or(self.len, |&s| s as usize);
-        let rest = self.buf.get(start..self.len).unwrap_or(&[]);
-        rest.split(|&c| c == 0).next().unwrap_or(&[])
-    }
 }
 
 /// The exit status of a child that could not exec its program (said).
 const NOT_RUN: i32 = 127;
 
-/// Run a program with nothing on its input; false when it failed, said
-/// in one line with its exit status unless it could not run at all
+/// Run a program with nothing on its input; a failure is said in one line,
+/// `what` failed with its exit status, unless it could not run at all
 /// (which its child said).
 #[inline(never)]
-pub fn run_said(argv: &Argv) -> bool {
+pub fn run_said(argv: &Argv, what: &str) {
     let r = run(argv, b"");
     if !matches!(r, Ok(0) | Ok(127)) {
-        error!(
-            "{} {} failed: exit status {} {}",
-            argv.program(),
-            argv.arg(1),
-            r.unwrap_or(0),
-            r.err()
-        );
+        error!("{} failed: exit status {} {}", what, r.unwrap_or(0), r.err());
     }
-    r == Ok(0)
 }
 
 /// Whether the image has `program`, executable.
@@ -131,13 +111,9 @@ pub fn run(argv: &Argv, input: &[u8]) -> Result<u32, Errno> {
         None => {
             // Standard input from the pipe (dup2 clears close-on-exec).
             let _ = sys::dup_to_stdin(read.as_fd());
-            let env = [ENV_PATH.as_ptr().cast(), ENV_LVM.as_ptr().cast(), core::ptr::null()];
+            let env = [ENV_PATH.as_ptr().cast(), core::ptr::null()];
             let e = sys::execve(program, &ptrs, env.as_ptr());
-            error!(
-                "cannot run {}: {} (mkmodboot packs the tools of the layers the root needs)",
-                program,
-                crate::kmsg::E(e)
-            );
+            error!("cannot run {}: {}", program, crate::kmsg::E(e));
             sys::exit(NOT_RUN)
         }
         Some(pid) => {
