@@ -29,8 +29,8 @@ pub fn option<'a>(options: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 
 /// The crypttab options that become `cryptsetup open` flags, and the
 /// flags, as `OPTION FLAG` pairs, one a line (one string, not a table of
-/// slices: 300 bytes less in the init). Options taking a value are given
-/// as `--flag=VALUE`.
+/// slices: 300 bytes less in the init). An option's value is the
+/// flag's (`--key-slot 1`, or `--key-slot=1`).
 const OPEN_FLAG_PAIRS: &str = "header --header
 readonly --readonly
 read-only --readonly

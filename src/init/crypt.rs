@@ -134,7 +134,6 @@ impl Crypt {
         // Its key file, then the passphrase that opened the last device,
         // then what the console gives, `tries` times.
         let mut wrong = 0;
-        let mut typed = [0u8; PASS_MAX];
         for attempt in 0u32.. {
             let (key, input): (&[u8], &[u8]) = match attempt {
                 0 => match key_file {
@@ -145,8 +144,11 @@ impl Crypt {
                 1 => (b"-", self.pass.get(..self.pass_len).unwrap_or(&[])),
                 _ if tries > 0 && wrong >= tries => break,
                 _ => {
+                    // Typed over the last passphrase, which did not open
+                    // this device; kept if it opens it.
+                    self.pass_len = 0;
                     let asked = clock::now();
-                    let read = ask(&t, &mut typed);
+                    let read = ask(&t, &mut self.pass);
                     *asked_ns += clock::since(asked);
                     match read {
                         Ok(p) => (b"-", p),
@@ -163,29 +165,28 @@ impl Crypt {
                 _ => "the passphrase typed",
             };
             let n = input.len();
-            match cryptsetup(&t, key, input) {
-                Ok(0) => {
-                    info!(
-                        "opened LUKS device {} as /dev/mapper/{} with {}",
-                        B(t.path),
-                        B(t.name),
-                        how
-                    );
-                    if attempt > 1 {
-                        self.pass_len = n;
-                        self.pass = typed;
-                    }
-                    return Outcome::Opened;
+            let r = cryptsetup(&t, key, input);
+            if r == Ok(0) {
+                info!(
+                    "opened LUKS device {} as /dev/mapper/{} with {}",
+                    B(t.path),
+                    B(t.name),
+                    how
+                );
+                if attempt > 1 {
+                    self.pass_len = n;
                 }
-                Ok(WRONG_KEY) if attempt > 1 => wrong += 1,
-                r if attempt > 1 => {
-                    say(&t, how, r);
+                return Outcome::Opened;
+            }
+            // The passphrase given before is tried quietly.
+            if attempt != 1 {
+                say(&t, how, r);
+            }
+            if attempt > 1 {
+                if r != Ok(WRONG_KEY) {
                     return Outcome::Failed;
                 }
-                _ => {}
-            }
-            if attempt != 1 {
-                say(&t, how, Ok(WRONG_KEY));
+                wrong += 1;
             }
         }
         error!(
@@ -222,15 +223,19 @@ fn say(t: &Target<'_>, how: &str, r: Result<u32, Errno>) {
     );
 }
 
-/// `cryptsetup open FLAGS... --key-file=KEY /dev/DEV NAME`, `input` on
+/// `cryptsetup open FLAGS... --key-file KEY /dev/DEV NAME`, `input` on
 /// its standard input (`KEY` is `-` for a passphrase).
 #[inline(never)]
 fn cryptsetup(t: &Target<'_>, key: &[u8], input: &[u8]) -> Result<u32, Errno> {
     let mut argv = Argv::new(CRYPTSETUP, &[b"open"]);
     crypttab::open_flags(t.options, &mut |flag, value| {
-        argv.push(&[flag, if value.is_empty() { b"" } else { b"=" }, value]);
+        // A flag's value as the argument after it.
+        argv.args(&[flag]);
+        if !value.is_empty() {
+            argv.args(&[value]);
+        }
     });
-    argv.push(&[b"--key-file=", key]).args(&[t.path, t.name]);
+    argv.args(&[b"--key-file", key, t.path, t.name]);
     tools::run(&argv, input)
 }
 

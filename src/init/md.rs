@@ -6,15 +6,15 @@
 //!
 //! An array still incomplete after two thirds of the root's wait is
 //! started degraded (`mdadm --incremental --run --scan`, as
-//! initramfs-tools' `mdadm` script does when its own wait ends), and a
-//! line names each array that runs without some of its members.
+//! initramfs-tools' `mdadm` script does when its own wait ends), said in
+//! a line before the kernel's own, which names the array and the members
+//! it runs with.
 
 use crate::tools::{self, Argv};
-use crate::{coldplug, files};
+use crate::files;
 use core::ffi::CStr;
 use modboot::blkid::Uuid;
 use modboot::cmdline;
-use rustix::fs::{Mode, OFlags};
 
 /// Where mkmodboot packs mdadm.
 pub const MDADM: &CStr = c"/sbin/mdadm";
@@ -35,23 +35,11 @@ pub fn add_member(dev: &[u8]) {
     tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--offroot", path]), "mdadm --incremental");
 }
 
-/// Start every array still waiting for members, degraded, and name each
-/// array that runs without all of its members.
+/// Start every array still waiting for members, degraded, and say so (the
+/// kernel's own line names each array and how many members it runs with:
+/// `md/raid1:md127: active with 1 out of 2 mirrors`).
+#[inline(never)]
 pub fn start_degraded() {
+    error!("md arrays still waiting for members: starting them degraded (mdadm --run)");
     tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--run", b"--scan"]), "mdadm --run");
-    let dir = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let Ok(d) = rustix::fs::open(c"/sys/class/block", dir, Mode::empty()) else {
-        return;
-    };
-    coldplug::each_entry(&d, &mut |name| {
-        let name = name.to_bytes();
-        let mut buf = [0u8; 16];
-        let missing = files::block_attr(name, b"md/degraded", &mut buf);
-        if let Some(n) = missing.and_then(cmdline::parse_u32).filter(|&n| n > 0) {
-            error!(
-                "md array /dev/{} started degraded, {} member(s) missing: mdadm --detail /dev/{} names them",
-                name, n, name
-            );
-        }
-    });
 }

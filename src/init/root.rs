@@ -308,7 +308,8 @@ fn check_device(root: &RootDev<'_>, name: &[u8], stack: &mut Stack<'_>) -> Optio
 /// The device number of the block device node `/dev/NAME`, if there is one.
 fn node_devno(name: &[u8]) -> Option<(u32, u32)> {
     let mut path = [0u8; DEVNAME_MAX];
-    let st = rustix::fs::stat(files::join(&mut path, &[b"/dev/", name])?).ok()?;
+    let path = files::join(&mut path, &[b"/dev/", name, b"\0"])?;
+    let st = rustix::fs::stat(CStr::from_bytes_with_nul(path).ok()?).ok()?;
     let is_block = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::BlockDevice;
     is_block.then(|| (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev)))
 }

@@ -38,40 +38,30 @@ impl Argv {
             n: 0,
             overflow: false,
         };
-        a.push(&[program.to_bytes()]);
-        a.args(args);
+        a.args(&[program.to_bytes()]).args(args);
         a
     }
 
     /// Add each of `args`, one argument each.
     pub fn args(&mut self, args: &[&[u8]]) -> &mut Self {
         for &arg in args {
-            self.push(&[arg]);
+            let start = self.len;
+            match (
+                self.starts.get_mut(self.n),
+                self.buf.get_mut(start..start + arg.len() + 1),
+            ) {
+                (Some(slot), Some(dst)) => {
+                    *slot = start as u16;
+                    if let Some((nul, text)) = dst.split_last_mut() {
+                        text.copy_from_slice(arg);
+                        *nul = 0;
+                    }
+                    self.len += arg.len() + 1;
+                    self.n += 1;
+                }
+                _ => self.overflow = true,
+            }
         }
-        self
-    }
-
-    /// Add one argument, the concatenation of `parts`.
-    pub fn push(&mut self, parts: &[&[u8]]) -> &mut Self {
-        let start = self.len;
-        let Some(slot) = self.starts.get_mut(self.n) else {
-            self.overflow = true;
-            return self;
-        };
-        *slot = start as u16;
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let Some(dst) = self.buf.get_mut(start..start + total + 1) else {
-            self.overflow = true;
-            return self;
-        };
-        let mut at = 0;
-        for p in parts {
-            dst[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
-        }
-        dst[total] = 0;
-        self.len += total + 1;
-        self.n += 1;
         self
     }
 }
