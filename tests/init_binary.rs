@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The budget for the stripped x86_64 init, every feature included.
-const BUDGET: u64 = 64 * 1024;
+/// The budget for the stripped x86_64 init, every feature included: 72 KiB
+/// since the LUKS, LVM and md layers (issue 18; 64 KiB before).
+const BUDGET: u64 = 72 * 1024;
 
 fn build(target: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -40,6 +40,6 @@ pub fn add_member(dev: &[u8]) {
 /// `md/raid1:md127: active with 1 out of 2 mirrors`).
 #[inline(never)]
 pub fn start_degraded() {
-    error!("md arrays still waiting for members: starting them degraded (mdadm --run)");
+    error!("starting the md arrays still waiting for members, degraded");
     tools::run_said(&Argv::new(MDADM, &[b"--incremental", b"--run", b"--scan"]), "mdadm --run");
 }
