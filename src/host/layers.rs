@@ -38,7 +38,6 @@ use super::crypttab;
 use super::hostonly::{self, StackKind, Stacked};
 use super::notes::note;
 use super::programs::{self, Packing};
-use super::settings::Settings;
 use crate::blkid::Layer;
 use std::path::{Path, PathBuf};
 
@@ -372,20 +371,25 @@ pub fn own_tree(tree_dir: &Path) -> bool {
     })
 }
 
-/// The layers a build packs: those asked for (generic sets of modules),
-/// those under the root host-only detection found (`stacked`, with their
-/// own modules), and, when none are asked for (`settings.layers` unset), a
-/// generic image of one of the build machine's own kernels takes those its
-/// root is on.
-pub fn wanted(s: &Settings, tree_dir: &Path, stacked: Option<&[Stacked]>) -> Layers {
+/// The layers a build packs: those `asked` for (`--layers`, `layers =`:
+/// generic sets of modules), those under the root host-only detection
+/// found (`stacked`, with their own modules), and, when none are asked for
+/// (`asked` unset), a `generic` image of one of the build machine's own
+/// kernels takes those its root is on.
+pub fn wanted(
+    asked: Option<&[Layer]>,
+    generic: bool,
+    tree_dir: &Path,
+    stacked: Option<&[Stacked]>,
+) -> Layers {
     let mut l = Layers::default();
-    for layer in s.layers.iter().flatten() {
+    for layer in asked.into_iter().flatten() {
         l.add(*layer, &format!("layers={}", name(*layer)), true);
     }
     if let Some(stacked) = stacked {
         l.add_stacked(stacked, Path::new("/dev"), "host-only");
     }
-    if s.layers.is_none() && s.generic && stacked.is_none() && own_tree(tree_dir) {
+    if asked.is_none() && generic && stacked.is_none() && own_tree(tree_dir) {
         match own_root_stack() {
             Ok(stacked) => {
                 for st in &stacked {

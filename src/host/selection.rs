@@ -32,7 +32,7 @@ pub fn choose(s: &Settings, tree: &ModTree) -> Result<(select::Selection, Layers
         pack.extend(found.names);
         stacked = Some(found.stacked);
     }
-    let layers = layers::wanted(s, &tree.dir, stacked.as_deref());
+    let layers = layers::wanted(s.layers.as_deref(), s.generic, &tree.dir, stacked.as_deref());
     pack.extend(layers.required.iter().map(|(n, _)| n.clone()));
     // Only what the tree has as modules: a built-in needs nothing packed.
     let optional: Vec<String> = layers
