@@ -2,7 +2,10 @@
 //! panic; every entry it accepts, rendered as a line and parsed again, is
 //! the same entry (on line 1); its warnings, its `cryptsetup open` options
 //! for every type and the needed entries for each target give a result
-//! without panic, and the options hold no empty argument.
+//! without panic, and the options hold no empty argument. The init's
+//! reading of options (`modboot::crypttab`, from any bytes) gives values
+//! that are the input's own, and for an accepted entry's options only
+//! flags the host's reading gives too.
 
 #![no_main]
 
@@ -10,6 +13,16 @@ use libfuzzer_sys::fuzz_target;
 use modboot::host::crypttab::{self, Entry, Kind};
 
 fuzz_target!(|data: &[u8]| {
+    // The init's side: crypttab options as `rd.luks.options=` gives them,
+    // any bytes. Values are the input's own; flags are the table's.
+    let within = |v: &[u8]| v.is_empty() || data.as_ptr_range().contains(&v.as_ptr());
+    if let Some(v) = modboot::crypttab::option(data, b"tries") {
+        assert!(within(v));
+    }
+    modboot::crypttab::open_flags(data, &mut |flag, value| {
+        assert!(flag.starts_with(b"--"));
+        assert!(within(value));
+    });
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -41,5 +54,17 @@ fuzz_target!(|data: &[u8]| {
             assert!(args.iter().all(|a| a.starts_with("--")), "{args:?}");
         }
         let _ = crypttab::needed(&entries, &[e.target.as_str()]);
+        // Every flag the init makes of the entry's options (as mkmodboot
+        // writes them into the image's command line) is one the host's
+        // reading gives a LUKS device too: one table, both sides.
+        let options = e.known_options().unwrap_or_default();
+        let host = e.open_args(Kind::Luks);
+        modboot::crypttab::open_flags(options.as_bytes(), &mut |flag, _| {
+            let flag = std::str::from_utf8(flag).unwrap();
+            assert!(
+                host.iter().any(|a| a == flag || a.starts_with(&format!("{flag}="))),
+                "{flag} from {options:?}, not in the host's {host:?}"
+            );
+        });
     }
 });

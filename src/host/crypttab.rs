@@ -460,6 +460,24 @@ impl Entry {
             .collect()
     }
 
+    /// The options Debian knows that the entry sets, comma-separated, as
+    /// `rd.luks.options=` gives them to the init (unknown ones left out: the
+    /// init would ignore them); `None` when a value holds a space, a quote
+    /// or a comma, which a command line cannot carry.
+    pub fn known_options(&self) -> Option<String> {
+        let mut out = Vec::new();
+        for (name, value) in self.option_words() {
+            match value {
+                Some(v) if v.contains(|c: char| c.is_whitespace() || c == '"' || c == ',') => {
+                    return None;
+                }
+                Some(v) => out.push(format!("{name}={v}")),
+                None => out.push(name.to_string()),
+            }
+        }
+        Some(out.join(","))
+    }
+
     /// The options Debian knows that the entry sets, each once under its
     /// canonical name, with its value (unmangled): what [`Entry::render`]
     /// writes and [`Entry::open_args`] reads through the core's table.

@@ -676,10 +676,15 @@ pub fn crypttab_files(
         };
         out.crypttab.push(e.target.clone());
         lines += &format!("rd.luks.name={uuid}={}", e.target);
-        // The options as crypttab writes them (the init takes the same).
-        let rendered = e.render();
-        if let Some(options) = rendered.split_whitespace().nth(3) {
-            lines += &format!(" rd.luks.options={uuid}={options}");
+        // The options crypttab(5) knows (the init takes the same).
+        match e.known_options() {
+            Some(o) if o.is_empty() => {}
+            Some(o) => lines += &format!(" rd.luks.options={uuid}={o}"),
+            None => note(&format!(
+                "warning: {name}:{}: {}: an option's value holds a space, a quote or a comma: \
+                 the options are not passed to the init",
+                e.line, e.target
+            )),
         }
         if e.options.keyscript.is_some() {
             note(&format!(
