@@ -10,7 +10,8 @@
 //!   it, a volume group whose name has a dash, root and swap volumes;
 //! - LVM alone; RAID1 with both members, and with one (started degraded
 //!   after two thirds of the wait); LVM on RAID1; LUKS on LVM;
-//! - failures: three wrong passphrases, an image without cryptsetup.
+//! - failures: three wrong passphrases, a volume group missing one of its
+//!   two physical volumes, an image without cryptsetup.
 
 mod common;
 
@@ -289,6 +290,32 @@ fn three_wrong_passphrases_end_in_the_failure_policy() {
         &c,
         "modboot: cannot open LUKS device /dev/vda as cryptroot: 3 wrong passphrases (tries=3)",
     );
+}
+
+/// A volume group over two disks: with both the root comes up; with one,
+/// lvm refuses the partial volume (its own lines name the missing physical
+/// volume), modboot says lvm failed, and the root's absence ends in the
+/// report and the failure policy.
+#[test]
+fn a_missing_physical_volume_is_said() {
+    let d = disk("lvm-2pv");
+    let img = image("lvm", "lvm", &[]);
+    let root = "root=/dev/mapper/modboot--vg-root";
+    let c = boot("lvm-2pv", &img, d, root, &[]);
+    reached(&c, "/dev/mapper/modboot--vg-root");
+
+    let one = Disk(
+        d.0.iter()
+            .map(|(k, v)| (k.clone(), if k == "disks" { "1".into() } else { v.clone() }))
+            .collect(),
+    );
+    let c = boot("lvm-2pv-missing", &img, &one, &format!("{root} rootdelay=3"), &[]);
+    // lvm's own line names the missing volume, then modboot's says lvm failed.
+    let lvm = c.position("WARNING: VG modboot-vg is missing PV");
+    c.expect("(last written to /dev/vdc)");
+    assert!(lvm < c.position("modboot: lvm vgchange failed: exit status 5"));
+    c.expect("modboot: block device /dev/vda: LVM2_member");
+    ended_with(&c, "modboot: root device /dev/mapper/modboot--vg-root did not appear within 3 s");
 }
 
 #[test]
