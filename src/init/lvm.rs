@@ -15,7 +15,9 @@ use modboot::cmdline;
 
 /// Where mkmodboot packs lvm.
 pub const LVM: &CStr = c"/sbin/lvm";
-/// No udev in the initramfs: lvm makes its own nodes and links.
+/// No udev in the initramfs: lvm makes its own nodes and links. (Without
+/// this, lvm 2.03 activates the volume but leaves its nodes to udev rules
+/// that never run: tried, the root never appeared.)
 const NO_UDEV: &[u8] = b"devices{obtain_device_list_from_udev=0} \
     activation{udev_sync=0 udev_rules=0 monitoring=0}";
 
