@@ -37,6 +37,13 @@ impl Disk {
             .unwrap_or_else(|| panic!("qemu/layerdisk said no {key}: {:?}", self.0))
     }
 
+    /// The same layout with its first disk only (the others missing).
+    fn first_only(&self) -> Disk {
+        let mut facts = self.0.clone();
+        facts.insert("disks".into(), "1".into());
+        Disk(facts)
+    }
+
     /// `--disk FILE` for each of its disks.
     fn qemu_args(&self) -> Vec<String> {
         let n: usize = self.get("disks").parse().unwrap();
@@ -240,11 +247,7 @@ fn raid1_with_both_members_and_with_one() {
     c.expect_not("started degraded");
 
     // One member: started degraded after two thirds of rootdelay=6.
-    let one = Disk(
-        d.0.iter()
-            .map(|(k, v)| (k.clone(), if k == "disks" { "1".into() } else { v.clone() }))
-            .collect(),
-    );
+    let one = d.first_only();
     let c = boot("raid1-degraded", &img, &one, &format!("{root} rootdelay=6"), &[]);
     let said = c.position("modboot: starting the md arrays still waiting for members, degraded");
     assert!(said < c.position("md/raid1:md127: active with 1 out of 2 mirrors"));
@@ -304,11 +307,7 @@ fn a_missing_physical_volume_is_said() {
     let c = boot("lvm-2pv", &img, d, root, &[]);
     reached(&c, "/dev/mapper/modboot--vg-root");
 
-    let one = Disk(
-        d.0.iter()
-            .map(|(k, v)| (k.clone(), if k == "disks" { "1".into() } else { v.clone() }))
-            .collect(),
-    );
+    let one = d.first_only();
     let c = boot("lvm-2pv-missing", &img, &one, &format!("{root} rootdelay=3"), &[]);
     // lvm's own line names the missing volume, then modboot's says lvm failed.
     let lvm = c.position("WARNING: VG modboot-vg is missing PV");
